@@ -1,0 +1,38 @@
+# sbcore: `make run` serves the API, `make test` runs the suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PLUGINS := $(wildcard plugins/*/setup.cfg)
+PLUGIN_DIRS := $(patsubst %/setup.cfg,%,$(PLUGINS))
+STAMP := $(VENV)/.sbcore-installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-db bench clean
+
+$(STAMP): setup.cfg pyproject.toml $(PLUGINS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test,mysql,postgres,redis]' $(foreach dir,$(PLUGIN_DIRS),-e ./$(dir))
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/sbcore init --create-admin
+	$(BIN)/sbcore serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The suite against a server database: make test-db SB_TEST_DATABASE_URL=mysql://root@127.0.0.1:3306/test
+test-db: $(STAMP)
+	SB_TEST_DATABASE_URL=$(SB_TEST_DATABASE_URL) $(BIN)/python -m pytest -q -m 'not slow' $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

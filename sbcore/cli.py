@@ -1,0 +1,154 @@
+"""The command line: init, create-admin, serve, worker, export-users, and the
+commands plugins add through ``sbcore_register_commands``."""
+
+import argparse
+import logging
+import secrets
+import sys
+
+from . import db as dbmod
+
+
+def load_core():
+    from .core import Core
+    return Core()
+
+
+def cmd_init(core, args):
+    core.init()
+    if args.create_admin:
+        from .models import User
+        with dbmod.connection():
+            exists = User.select().where(User.user_type == "admin").exists()
+        if exists:
+            print("an admin exists already; its token is in the Users area (or use create-admin)")
+        else:
+            password = secrets.token_urlsafe(12)
+            user = create_admin(core, "admin@example.com", password, "Admin", "", None)
+            print(f"admin created: email admin@example.com password {password}")
+            print(f"admin token (shown once): {user.token}")
+    return 0
+
+
+def create_admin(core, email, password, first_name, last_name, token):
+    from . import users as U
+    from .models import User
+    with dbmod.connection(), core.database.atomic():
+        user = U.create_user(core.context(), first_name=first_name, last_name=last_name,
+                             email=email, password=password, user_type="admin")
+        if token:
+            if len(token) < 20:
+                raise SystemExit("--token must be at least 20 characters")
+            User.update(token=token).where(User.id == user.id).execute()
+            user = User.get_by_id(user.id)
+    return user
+
+
+def cmd_create_admin(core, args):
+    from .errors import ApiError
+    try:
+        user = create_admin(core, args.email, args.password, args.first_name, args.last_name,
+                            args.token)
+    except ApiError as error:
+        print(f"error: {error.code}: {error.message}", file=sys.stderr)
+        return 1
+    print(f"admin {user.id} created: {user.email}")
+    print(user.token)
+    return 0
+
+
+def cmd_serve(core, args):
+    from gunicorn.app.base import BaseApplication
+
+    from .web import create_app
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return create_app(core.config)
+
+    core.close()
+    Server().run()
+    return 0
+
+
+def cmd_worker(core, args):
+    from .worker import run_due_jobs, run_forever
+    if args.once:
+        print("ran: " + (", ".join(run_due_jobs(core)) or "nothing due"))
+        return 0
+    print("sbcore worker running; Ctrl-C stops it")
+    try:
+        run_forever(core)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_export_users(core, args):
+    import os
+
+    from tqdm import tqdm
+
+    from .functions.files import count_for_export, export_users
+    with dbmod.connection():
+        total = count_for_export()
+        with tqdm(total=total, unit="users", file=sys.stderr) as bar:
+            written = export_users(core.context(), args.output, progress=bar.update)
+    print(f"{written} users written to {os.path.abspath(args.output)}")
+    return 0
+
+
+CORE_COMMANDS = [
+    ("init", "create or upgrade the schema, the bot user and the secret key",
+     lambda p: p.add_argument("--create-admin", action="store_true",
+                              help="also create an admin when there is none, printing its token"),
+     cmd_init),
+    ("create-admin", "create an admin and print its token on the last line", lambda p: (
+        p.add_argument("--email", required=True), p.add_argument("--password", required=True),
+        p.add_argument("--first-name", default="Admin"), p.add_argument("--last-name", default=""),
+        p.add_argument("--token", default=None)), cmd_create_admin),
+    ("serve", "serve the API with gunicorn", lambda p: (
+        p.add_argument("--host", default="127.0.0.1"), p.add_argument("--port", type=int, default=8000),
+        p.add_argument("--workers", type=int, default=2)), cmd_serve),
+    ("worker", "run scheduled jobs and drain the outbox", lambda p: p.add_argument(
+        "--once", action="store_true", help="run the due jobs once and exit"), cmd_worker),
+    ("export-users", "write every user to a CSV file, with a progress bar", lambda p: p.add_argument(
+        "--output", default="users.csv"), cmd_export_users),
+]
+
+
+def build_parser(commands):
+    parser = argparse.ArgumentParser(prog="sbcore", description="sbcore command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+    handlers = {}
+    for name, help_text, configure, run in commands:
+        configure(sub.add_parser(name, help=help_text))
+        handlers[name] = run
+    return parser, handlers
+
+
+def main(argv=None):
+    logging.basicConfig(level=logging.WARNING)
+    from .plugins import get_plugin_manager
+    from .registry import collect_list
+    pm = get_plugin_manager()
+    commands = CORE_COMMANDS + collect_list(pm, "sbcore_register_commands", key=lambda c: c[0])
+    parser, handlers = build_parser(commands)
+    args = parser.parse_args(argv)
+    from .config import Config
+    from .core import Core
+    core = Core(Config.from_env(), pm=pm)
+    try:
+        return handlers[args.command](core, args) or 0
+    finally:
+        if args.command != "serve":
+            core.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The running core: configuration, database, plugins, registry and services.
+
+``Core`` is what the web app, the command line and the in-process client share.
+``core.call(name, **arguments)`` runs a registered function with the same binding,
+validation and transaction as an HTTP request."""
+
+import logging
+import secrets
+
+from . import db as dbmod
+from .config import Config
+from .errors import ApiError, StartupError
+from .models import Setting as SettingRow
+from .plugins import get_plugin_manager
+from .presence import make_presence
+from .registry import collect_functions, collect_list
+from .settings import SettingsStore
+
+log = logging.getLogger("sbcore")
+
+SECRET_KEY_SETTING = "secret-key"
+
+
+class Context:
+    """What a function receives as ``ctx``: the core's services and the caller."""
+
+    def __init__(self, core, caller_id=None):
+        self.core = core
+        self.config = core.config
+        self.hook = core.pm.hook
+        self.settings = core.settings
+        self.presence = core.presence
+        self.caller_id = caller_id
+
+    def upload_url(self, relative_path):
+        return self.config.upload_url(relative_path)
+
+    @property
+    def secret_key(self):
+        return self.core.secret_key
+
+
+class Core:
+    def __init__(self, config=None, pm=None, load_entrypoints=True):
+        self.config = config or Config.from_env()
+        self.pm = pm or get_plugin_manager(load_entrypoints=load_entrypoints)
+        self.functions = collect_functions(self.pm)
+        self.settings = SettingsStore(collect_list(self.pm, "sbcore_register_settings",
+                                                   key=lambda s: s.id))
+        self.database = dbmod.init_database(self.config.database_url)
+        self.presence = make_presence(self.config.redis_url)
+        self._secret_key = self.config.secret_key or None
+
+    # --- schema and secrets ---
+
+    def init(self, report=print):
+        """Create or upgrade the schema, the bot user and the secret key (idempotent)."""
+        from .migrations import apply_migrations
+        from .functions.users import ensure_bot
+        with dbmod.connection():
+            apply_migrations(self.pm, self.database, report=report)
+            with self.database.atomic():
+                if SettingRow.get_or_none(SettingRow.name == SECRET_KEY_SETTING) is None:
+                    SettingRow.create(name=SECRET_KEY_SETTING,
+                                      value='"%s"' % secrets.token_urlsafe(48))
+                    report("generated the secret key")
+                ensure_bot(self.context())
+
+    @property
+    def secret_key(self):
+        if self._secret_key is None:
+            with dbmod.connection():
+                row = SettingRow.get_or_none(SettingRow.name == SECRET_KEY_SETTING)
+            if row is None:
+                raise StartupError("no secret key: run `sbcore init` or set SB_SECRET_KEY")
+            self._secret_key = row.value.strip('"')
+        return self._secret_key
+
+    def context(self, caller_id=None):
+        return Context(self, caller_id)
+
+    # --- calling functions ---
+
+    def function(self, name):
+        function = self.functions.get(name)
+        if function is None:
+            raise ApiError("function-not-found", f"There is no function named '{name}'.", 404)
+        return function
+
+    def call_fields(self, name, fields, caller_id=None):
+        """Run function ``name`` with raw request ``fields`` in one transaction."""
+        function = self.function(name)
+        arguments = function.bind(fields)
+        with dbmod.connection():
+            with self.database.atomic():
+                return function.fn(self.context(caller_id), **arguments)
+
+    def call(self, name, **arguments):
+        """The in-process client: ``core.call("get-user", user_id=1)``."""
+        return self.call_fields(name, arguments)
+
+    def admin_for_token(self, token):
+        """The id of the admin whose token is ``token`` (compared in constant time)."""
+        from .functions.auth import admin_for_token
+        with dbmod.connection():
+            return admin_for_token(token)
+
+    def close(self):
+        if not self.database.is_closed():
+            self.database.close()
+        self.database.close_all()
+
+
+def connect(database_url=None, load_entrypoints=True, **config):
+    """An in-process sbcore: ``sbcore.connect(url).call("get-user", user_id=1)``.
+
+    Applies pending migrations so that a new database is ready to use."""
+    if database_url:
+        config["database_url"] = database_url
+    core = Core(Config.from_env(env_file=None).replace(**config), load_entrypoints=load_entrypoints)
+    core.init(report=log.info)
+    return core

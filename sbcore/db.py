@@ -1,0 +1,92 @@
+"""The database: one proxy, initialised from a URL that ``playhouse.db_url`` takes.
+
+SQLite runs in WAL mode with foreign keys on; MySQL/MariaDB uses utf8mb4; every
+backend goes through a connection pool so that a request borrows a connection."""
+
+import os
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import peewee
+from playhouse.db_url import connect
+
+database = peewee.DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "cache_size": -32000,
+    "synchronous": "normal",
+    "busy_timeout": 10000,
+}
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+def utcnow():
+    """The current UTC time as a naive datetime, to the second (as stored)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+def format_datetime(value):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value[:19]
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def kind(db=None):
+    """'sqlite', 'mysql' or 'postgres' for the initialised database."""
+    db = db or database.obj
+    if isinstance(db, peewee.SqliteDatabase):
+        return "sqlite"
+    if isinstance(db, peewee.MySQLDatabase):
+        return "mysql"
+    if isinstance(db, peewee.PostgresqlDatabase):
+        return "postgres"
+    raise TypeError(f"unsupported database {type(db).__name__}")
+
+
+def pooled_url(url):
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL: {url!r}")
+    if "+" not in scheme:
+        scheme = {"postgres": "postgresql"}.get(scheme, scheme) + "+pool"
+    return f"{scheme}://{rest}"
+
+
+def open_database(url):
+    """Build (but do not connect) the peewee database for ``url``."""
+    scheme = url.partition("://")[0]
+    options = {"max_connections": 32, "stale_timeout": 300}
+    if scheme.startswith("sqlite"):
+        filename = url.split("://", 1)[1][1:]
+        if filename and filename != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(filename)), exist_ok=True)
+        options.update(pragmas=SQLITE_PRAGMAS, check_same_thread=False, timeout=10)
+    elif scheme.startswith("mysql"):
+        options.update(charset="utf8mb4")
+    return connect(pooled_url(url), **options)
+
+
+def init_database(url):
+    db = open_database(url)
+    database.initialize(db)
+    return db
+
+
+@contextmanager
+def connection():
+    """Borrow a connection for the duration of the block (reuses an open one)."""
+    opened = database.connect(reuse_if_open=True)
+    try:
+        yield database
+    finally:
+        if opened and not database.in_transaction():
+            database.close()

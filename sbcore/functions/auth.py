@@ -1,0 +1,134 @@
+"""Logging in and out: bcrypt passwords, signed and expiring login cookies with a
+server-side session that logout ends, and the admin-token check of the Web API."""
+
+import hmac
+import secrets
+from datetime import timedelta
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from .. import users as U
+from ..db import utcnow
+from ..errors import ApiError
+from ..hooks import hookimpl
+from ..models import LoginSession, User
+from ..registry import FunctionSet
+
+functions = FunctionSet()
+COOKIE_SALT = "sb-login"
+
+
+@hookimpl
+def sbcore_register_functions():
+    return functions.api_functions()
+
+
+def admin_for_token(token):
+    """The id of the admin whose token equals ``token``, compared in constant time
+    against every admin's token, or None."""
+    if not token:
+        return None
+    found = None
+    supplied = token.encode("utf-8")
+    for user_id, admin_token in User.select(User.id, User.token).where(
+            User.user_type == "admin").tuples():
+        if hmac.compare_digest(supplied, admin_token.encode("utf-8")):
+            found = user_id
+    return found
+
+
+def serializer(ctx):
+    return URLSafeTimedSerializer(ctx.secret_key, salt=COOKIE_SALT)
+
+
+def cookie_days(ctx):
+    return ctx.settings.get("login-cookie-days")
+
+
+def issue_cookie(ctx, user):
+    session_id = secrets.token_urlsafe(24)
+    LoginSession.create(id=session_id, user=user.id,
+                        expires=utcnow() + timedelta(days=cookie_days(ctx)))
+    return serializer(ctx).dumps({"id": user.id, "sid": session_id})
+
+
+def session_from_cookie(ctx, cookie):
+    """The live session of a login cookie, or None (bad signature, expired, logged out)."""
+    try:
+        data = serializer(ctx).loads(cookie, max_age=cookie_days(ctx) * 86400)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict):
+        return None
+    return LoginSession.get_or_none((LoginSession.id == str(data.get("sid")))
+                                    & (LoginSession.user == data.get("id"))
+                                    & (LoginSession.expires > utcnow()))
+
+
+def user_from_cookie(ctx, cookie):
+    session = session_from_cookie(ctx, cookie)
+    return None if session is None else U.get_user(session.user_id)
+
+
+def require_session(ctx, cookie):
+    session = session_from_cookie(ctx, cookie or "")
+    if session is None:
+        raise ApiError("invalid-login-cookie",
+                       "The login cookie is not valid: it is malformed, expired or logged out.", 401)
+    return session
+
+
+def log_in(ctx, user):
+    ctx.presence.touch(user.id)
+    ctx.hook.sbcore_on_login(ctx=ctx, user=user)
+    return [U.login_row(user), issue_cookie(ctx, user)]
+
+
+@functions("login")
+def login(ctx, email: str = "", password: str = "", user_id: int | None = None, token: str = ""):
+    if email and password:
+        user = User.get_or_none(User.email == email.strip().lower())
+        if user is None or not U.check_password(password, user.password):
+            return False
+        return log_in(ctx, user)
+    if user_id is not None and token:
+        user = U.get_user(user_id)
+        if user is None or not hmac.compare_digest(token.encode(), user.token.encode()):
+            return False
+        return log_in(ctx, user)
+    raise ApiError("missing-argument", "login takes email and password, or user_id and token "
+                   "(send the admin token as Authorization: Bearer to pass a user token).")
+
+
+@functions("logout")
+def logout(ctx, login_cookie: str = "", user_id: int | None = None):
+    if login_cookie:
+        session = session_from_cookie(ctx, login_cookie)
+        if session is not None:
+            LoginSession.delete().where(LoginSession.id == session.id).execute()
+        return True
+    if user_id is not None:
+        U.require_user(user_id)
+        LoginSession.delete().where(LoginSession.user == user_id).execute()
+        return True
+    raise ApiError("missing-argument",
+                   "logout takes the login-cookie to end, or a user_id to end all its logins.")
+
+
+@functions("update-login")
+def update_login(ctx, login_cookie: str, profile_image: str = "", first_name: str = "",
+                 last_name: str = "", email: str = "", department: int | None = None):
+    session = require_session(ctx, login_cookie)
+    user = U.get_user(session.user_id)
+    email = U.check_email(email)
+    if email and U.email_taken(email, except_id=user.id):
+        raise ApiError("duplicate-email", f"A user with the email {email} already exists.", 409)
+    User.update(profile_image=profile_image or U.default_profile_image(ctx.config),
+                first_name=U.check_name("first_name", first_name),
+                last_name=U.check_name("last_name", last_name),
+                email=email, department=department).where(User.id == user.id).execute()
+    U.reindex([user.id])
+    LoginSession.delete().where(LoginSession.id == session.id).execute()
+    user = U.get_user(user.id)
+    ctx.hook.sbcore_on_user_updated(ctx=ctx, user=user)
+    return issue_cookie(ctx, user)

@@ -1,0 +1,120 @@
+"""Files the API writes: avatars and the users' CSV export; files of deleted users."""
+
+import csv
+import hashlib
+import json
+import os
+
+from PIL import Image, ImageDraw, ImageFont
+
+from .. import uploads
+from ..hooks import hookimpl
+from ..models import Message, User, UserDetail
+from ..registry import FunctionSet, IdList
+
+functions = FunctionSet()
+AVATAR_SIZE = 256
+AVATAR_COLOURS = ("#566069", "#1c7ed6", "#0ca678", "#e8590c", "#ae3ec9", "#f03e3e", "#1098ad")
+CSV_COLUMNS = ("id", "first_name", "last_name", "email", "user_type", "creation_time",
+               "last_activity", "department")
+BATCH = 1000
+
+
+@hookimpl
+def sbcore_register_functions():
+    return functions.api_functions()
+
+
+@hookimpl
+def sbcore_on_users_deleted(ctx, user_ids):
+    """Remove the uploaded files of users about to be deleted: profile images and
+    the attachments of their messages and of the messages in their conversations."""
+    from ..models import Conversation
+    urls = [row[0] for row in User.select(User.profile_image).where(User.id.in_(user_ids)).tuples()]
+    conversations = Conversation.select(Conversation.id).where(Conversation.user.in_(user_ids))
+    messages = Message.select(Message.attachments).where(
+        (Message.user.in_(user_ids) | Message.conversation.in_(conversations))
+        & (Message.attachments != ""))
+    for (attachments,) in messages.tuples():
+        try:
+            urls.extend(item[1] for item in json.loads(attachments)
+                        if isinstance(item, list) and len(item) > 1)
+        except ValueError:
+            continue
+    uploads.remove_urls(ctx.config, urls)
+
+
+def initials(first_name, last_name):
+    letters = [part.strip()[:1] for part in (first_name, last_name) if part and part.strip()]
+    return "".join(letters).upper() or "?"
+
+
+@functions("get-avatar")
+def get_avatar(ctx, first_name: str = "", last_name: str = ""):
+    text = initials(first_name.lstrip("#"), last_name.lstrip("#"))
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    colour = AVATAR_COLOURS[digest[0] % len(AVATAR_COLOURS)]
+    image = Image.new("RGB", (AVATAR_SIZE, AVATAR_SIZE), colour)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=AVATAR_SIZE * 0.42)
+    draw.text((AVATAR_SIZE / 2, AVATAR_SIZE / 2), text, fill="#ffffff", font=font, anchor="mm")
+    relative, path = uploads.new_file(ctx.config, "avatars", ".png")
+    image.save(path, "PNG")
+    return ctx.upload_url(relative)
+
+
+def export_users(ctx, path, user_ids=None, progress=None):
+    """Write users (all, or ``user_ids``) to a CSV at ``path`` in batches of 1,000:
+    two queries a batch. ``progress(n)`` is called with each batch's size."""
+    scope = User.select(User.id).where(User.user_type != "bot")
+    if user_ids is not None:
+        scope = scope.where(User.id.in_(list(user_ids) or [0]))
+    slugs = [row[0] for row in UserDetail.select(UserDetail.slug).distinct()
+             .where(UserDetail.user.in_(scope)).order_by(UserDetail.slug).tuples()]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(list(CSV_COLUMNS) + slugs)
+        last_id, written = 0, 0
+        while True:
+            batch = list(User.select().where(User.id.in_(scope) & (User.id > last_id))
+                         .order_by(User.id).limit(BATCH))
+            if not batch:
+                break
+            details = {}
+            for detail in UserDetail.select().where(UserDetail.user.in_([u.id for u in batch])):
+                details.setdefault(detail.user_id, {})[detail.slug] = detail.value
+            for user in batch:
+                own = details.get(user.id, {})
+                writer.writerow([safe_cell(getattr(user, c)) for c in CSV_COLUMNS]
+                                + [safe_cell(own.get(slug, "")) for slug in slugs])
+            written += len(batch)
+            last_id = batch[-1].id
+            if progress:
+                progress(len(batch))
+    return written
+
+
+def safe_cell(value):
+    """Text a spreadsheet will not run as a formula."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def count_for_export(user_ids=None):
+    query = User.select().where(User.user_type != "bot")
+    if user_ids is not None:
+        query = query.where(User.id.in_(list(user_ids) or [0]))
+    return query.count()
+
+
+@functions("csv-users")
+def csv_users(ctx, user_ids: IdList | bool = False):
+    relative, path = uploads.new_file(ctx.config, "exports", ".csv")
+    try:
+        export_users(ctx, path, None if user_ids is False else user_ids)
+    except BaseException:
+        os.remove(path)
+        raise
+    return ctx.upload_url(relative)

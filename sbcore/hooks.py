@@ -1,0 +1,5 @@
+"""The hook markers, importable without importing the rest of the package."""
+
+import pluggy
+
+hookimpl = pluggy.HookimplMarker("sbcore")

@@ -1,0 +1,94 @@
+"""Every extension point of sbcore. Hooks are named ``sbcore_*`` so that
+``grep sbcore_`` finds them all. Implementations take keyword arguments and never
+give a parameter a default value (pluggy would not pass it)."""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("sbcore")
+
+# --- Registration: each returns a list that the core merges once at start-up ---
+
+
+@hookspec
+def sbcore_register_functions():
+    """Return a list of :class:`sbcore.registry.ApiFunction` for the Web API.
+
+    A name registered twice stops start-up with a message naming both owners."""
+
+
+@hookspec
+def sbcore_register_settings():
+    """Return a list of :class:`sbcore.settings.Setting` (id, type, default, doc)."""
+
+
+@hookspec
+def sbcore_register_models():
+    """Return a list of peewee model classes the plugin owns (used by tests and tools)."""
+
+
+@hookspec
+def sbcore_register_migrations():
+    """Return a list of :class:`sbcore.migrations.Migration`; ``sbcore init`` applies
+    those not yet applied, per app in number order."""
+
+
+@hookspec
+def sbcore_register_routes():
+    """Return a list of ``(path, resource)`` pairs for inbound requests of outside
+    services (webhooks of messaging platforms)."""
+
+
+@hookspec
+def sbcore_register_commands():
+    """Return a list of ``(name, help, configure, run)``: ``configure(parser)`` adds
+    arguments to an argparse sub-parser, ``run(core, args)`` does the work."""
+
+
+@hookspec
+def sbcore_register_jobs():
+    """Return a list of :class:`sbcore.worker.Job` that ``sbcore worker`` runs on
+    their interval."""
+
+
+# --- Events: run inside the caller's transaction, only write rows ---
+
+
+@hookspec
+def sbcore_on_user_created(ctx, user):
+    """A user was created (add-user, registration)."""
+
+
+@hookspec
+def sbcore_on_user_updated(ctx, user):
+    """A user's fields or details changed."""
+
+
+@hookspec
+def sbcore_on_users_deleted(ctx, user_ids):
+    """Users are about to be deleted; rows that reference them go with them
+    (foreign keys cascade). Implementations remove what the database cannot, such
+    as files."""
+
+
+@hookspec
+def sbcore_on_login(ctx, user):
+    """A user logged in successfully."""
+
+
+# --- One answer wins ---
+
+
+@hookspec(firstresult=True)
+def sbcore_bot_reply(ctx, conversation_id, message):
+    """Return the bot's answer to a message, or None to stay silent."""
+
+
+@hookspec(firstresult=True)
+def sbcore_translate(ctx, text, language):
+    """Return ``text`` translated to ``language``, or None to leave it to the next."""
+
+
+@hookspec(firstresult=True)
+def sbcore_channel_send(ctx, conversation, message, attachments):
+    """Send a message out through the channel that owns ``conversation.source``;
+    return the channel's answer, or None when the source is not yours."""

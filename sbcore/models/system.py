@@ -1,0 +1,27 @@
+import peewee as pw
+
+from ..db import BaseModel, utcnow
+
+
+class AppliedMigration(BaseModel):
+    app = pw.CharField(max_length=64)
+    number = pw.IntegerField()
+    name = pw.CharField(max_length=191)
+    applied = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sb_migrations"
+        primary_key = pw.CompositeKey("app", "number")
+
+
+class JobRun(BaseModel):
+    """When a scheduled job last ran, and who holds it now (a lease, so that
+    several workers never run the same job at once)."""
+
+    name = pw.CharField(max_length=191, primary_key=True)
+    last_run = pw.DateTimeField(null=True)
+    lease_until = pw.DoubleField(default=0)
+    lease_owner = pw.CharField(max_length=64, default="")
+
+    class Meta:
+        table_name = "sb_jobs"

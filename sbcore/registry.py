@@ -1,0 +1,216 @@
+"""Functions and settings gathered from the hooks once, at start-up.
+
+A function is a plain Python function ``fn(ctx, <reference argument names>)``; the
+registry binds request fields to parameters by name (``login_cookie`` also takes the
+field ``login-cookie``) and converts them by type hint, so no dispatcher is needed."""
+
+import inspect
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+
+from .errors import ApiError, StartupError, invalid_argument, missing_argument
+
+TRUE_WORDS = {"true", "1", "yes", "on"}
+FALSE_WORDS = {"false", "0", "no", "off", "", "null", "none"}
+
+
+class IdList(list):
+    """A list of integer ids given as a JSON array, a native list or ``"1,2,3"``."""
+
+
+class Json:
+    """Any JSON value: a string is decoded when it holds JSON, else kept as text."""
+
+
+def _as_json(value):
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in ("[", "{") or text in ("true", "false", "null") or text[:1].isdigit():
+            try:
+                return json.loads(text)
+            except ValueError:
+                return value
+    return value
+
+
+def _to_bool(name, value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+        return value.strip().lower() in TRUE_WORDS
+    raise invalid_argument(name, "expected true or false.")
+
+
+def _to_int(name, value):
+    if isinstance(value, bool):
+        raise invalid_argument(name, "expected an integer.")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise invalid_argument(name, "expected an integer.")
+
+
+def _to_str(name, value):
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise invalid_argument(name, "expected a string.")
+
+
+def _to_container(name, value, kind):
+    value = _as_json(value)
+    if isinstance(value, kind):
+        return value
+    raise invalid_argument(name, f"expected a JSON {'array' if kind is list else 'object'}.")
+
+
+def _to_ids(name, value):
+    value = _as_json(value)
+    if isinstance(value, (int, str)) and not isinstance(value, bool):
+        value = [part for part in str(value).split(",") if part.strip()]
+    if not isinstance(value, list):
+        raise invalid_argument(name, "expected an array of IDs.")
+    return IdList(_to_int(name, item) for item in value)
+
+
+CONVERTERS = {
+    bool: _to_bool,
+    int: _to_int,
+    str: _to_str,
+    list: lambda name, value: _to_container(name, value, list),
+    dict: lambda name, value: _to_container(name, value, dict),
+    IdList: _to_ids,
+    Json: lambda name, value: _as_json(value),
+    typing.Any: lambda name, value: value,
+}
+
+
+def convert(name, annotation, value):
+    """Convert one request value to the parameter's annotated type.
+
+    ``X | None`` accepts JSON null / ``"null"`` as None; ``A | B`` tries each in turn."""
+    options = typing.get_args(annotation) if isinstance(annotation, types.UnionType) or \
+        typing.get_origin(annotation) is typing.Union else (annotation,)
+    if type(None) in options and (value is None or (isinstance(value, str) and value.lower() == "null")):
+        return None
+    last_error = None
+    for option in options:
+        if option is type(None):
+            continue
+        converter = CONVERTERS.get(option, CONVERTERS[typing.Any])
+        try:
+            return converter(name, value)
+        except ApiError as error:
+            last_error = error
+    raise last_error
+
+
+@dataclass
+class Parameter:
+    name: str
+    annotation: object
+    required: bool
+    default: object
+
+
+@dataclass
+class ApiFunction:
+    """One function of the Web API: its name, the Python function and who owns it."""
+
+    name: str
+    fn: typing.Callable
+    owner: str = ""
+    parameters: list = field(default_factory=list)
+
+    def __post_init__(self):
+        signature = inspect.signature(self.fn)
+        hints = typing.get_type_hints(self.fn)
+        params = list(signature.parameters.values())
+        if not params or params[0].name != "ctx":
+            raise StartupError(f"function {self.name!r}: the first parameter must be 'ctx'")
+        self.parameters = [
+            Parameter(p.name, hints.get(p.name, typing.Any), p.default is inspect.Parameter.empty,
+                      None if p.default is inspect.Parameter.empty else p.default)
+            for p in params[1:]
+        ]
+
+    def bind(self, fields):
+        """Keyword arguments for ``fn`` from request fields (unknown fields are ignored)."""
+        arguments = {}
+        for param in self.parameters:
+            for key in (param.name, param.name.replace("_", "-")):
+                if key in fields:
+                    value = fields[key]
+                    break
+            else:
+                if param.required:
+                    raise missing_argument(param.name)
+                continue
+            arguments[param.name] = convert(param.name, param.annotation, value)
+        return arguments
+
+
+class FunctionSet:
+    """Collects a module's API functions: ``@functions("get-user")``."""
+
+    def __init__(self):
+        self._functions = []
+
+    def __call__(self, name):
+        def decorate(fn):
+            self._functions.append((name, fn))
+            return fn
+        return decorate
+
+    def api_functions(self):
+        return [ApiFunction(name, fn) for name, fn in self._functions]
+
+
+def plugin_name(pm, plugin):
+    return pm.get_name(plugin) or getattr(plugin, "__name__", repr(plugin))
+
+
+def collect_functions(pm):
+    """Call each implementation of ``sbcore_register_functions`` and merge the lists;
+    a duplicate name stops start-up naming both owners."""
+    functions = {}
+    for impl in pm.hook.sbcore_register_functions.get_hookimpls():
+        owner = plugin_name(pm, impl.plugin)
+        for function in impl.function() or []:
+            if not isinstance(function, ApiFunction):
+                function = ApiFunction(*function)
+            function.owner = owner
+            if function.name in functions:
+                raise StartupError(
+                    f"the function {function.name!r} is registered twice: by "
+                    f"{functions[function.name].owner!r} and by {owner!r}")
+            functions[function.name] = function
+    return functions
+
+
+def collect_list(pm, hook_name, key=None):
+    """Merge the lists that every implementation of a registration hook returns.
+    With ``key``, a duplicate stops start-up naming both owners."""
+    items, owners = [], {}
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        owner = plugin_name(pm, impl.plugin)
+        for item in impl.function() or []:
+            if key is not None:
+                name = key(item)
+                if name in owners:
+                    raise StartupError(f"{hook_name}: {name!r} is registered twice: by "
+                                       f"{owners[name]!r} and by {owner!r}")
+                owners[name] = owner
+            items.append(item)
+    return items

@@ -1,0 +1,97 @@
+"""The three full-text backends. ``match(index, text)`` returns ``(sql, params)``
+of a sub-query selecting the matching keys, or None when the text holds no word
+that the backend can search; callers compose it as ``id IN (sub-query)``."""
+
+from . import words
+
+
+class SearchBackend:
+    def __init__(self, database):
+        self.database = database
+
+    def table(self, index):
+        if not index.isidentifier():
+            raise ValueError(f"bad index name {index!r}")
+        return f"sb_search_{index}"
+
+    def execute(self, sql, params=()):
+        return self.database.execute_sql(sql, params)
+
+    def delete(self, index, keys):
+        keys = list(keys)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ", ".join([self.param] * len(chunk))
+            self.execute(f"DELETE FROM {self.table(index)} WHERE {self.key} IN ({marks})", chunk)
+
+    def upsert_many(self, index, rows):
+        for key, body in rows:
+            self.upsert(index, key, body)
+
+
+class SqliteSearch(SearchBackend):
+    param = "?"
+    key = "rowid"
+
+    def create_index(self, index):
+        self.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {self.table(index)} USING fts5("
+                     "body, tokenize = 'unicode61 remove_diacritics 2')")
+
+    def upsert(self, index, key, body):
+        self.execute(f"DELETE FROM {self.table(index)} WHERE rowid = ?", (key,))
+        self.execute(f"INSERT INTO {self.table(index)} (rowid, body) VALUES (?, ?)", (key, body))
+
+    def match(self, index, text):
+        terms = words(text)
+        if not terms:
+            return None
+        query = " ".join(f'"{term}"*' for term in terms)
+        table = self.table(index)
+        return f"SELECT rowid FROM {table} WHERE {table} MATCH ?", [query]
+
+
+class MySQLSearch(SearchBackend):
+    param = "%s"
+    key = "id"
+    MIN_TOKEN = 3  # InnoDB's innodb_ft_min_token_size default
+
+    def create_index(self, index):
+        self.execute("SET SESSION innodb_ft_enable_stopword = 0")
+        self.execute(f"CREATE TABLE IF NOT EXISTS {self.table(index)} ("
+                     "id BIGINT PRIMARY KEY, body LONGTEXT NOT NULL, FULLTEXT KEY ft_body (body)"
+                     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+
+    def upsert(self, index, key, body):
+        self.execute(f"INSERT INTO {self.table(index)} (id, body) VALUES (%s, %s) "
+                     "ON DUPLICATE KEY UPDATE body = VALUES(body)", (key, body))
+
+    def match(self, index, text):
+        terms = [t for t in words(text) if len(t) >= self.MIN_TOKEN]
+        if not terms:
+            return None
+        query = " ".join(f"+{term}*" for term in terms)
+        return (f"SELECT id FROM {self.table(index)} WHERE MATCH(body) AGAINST (%s IN BOOLEAN MODE)",
+                [query])
+
+
+class PostgresSearch(SearchBackend):
+    param = "%s"
+    key = "id"
+
+    def create_index(self, index):
+        table = self.table(index)
+        self.execute(f"CREATE TABLE IF NOT EXISTS {table} (id BIGINT PRIMARY KEY, body TEXT NOT NULL, "
+                     "tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', body)) STORED)")
+        self.execute(f"CREATE INDEX IF NOT EXISTS {table}_tsv ON {table} USING GIN (tsv)")
+
+    def upsert(self, index, key, body):
+        self.execute(f"INSERT INTO {self.table(index)} (id, body) VALUES (%s, %s) "
+                     "ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body", (key, body))
+
+    def match(self, index, text):
+        terms = words(text)
+        if not terms:
+            return None
+        query = " & ".join(f"{term}:*" for term in terms)
+        return (f"SELECT id FROM {self.table(index)} WHERE tsv @@ to_tsquery('simple', %s)",
+                [query])

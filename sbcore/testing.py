@@ -1,0 +1,208 @@
+"""pytest fixtures for sbcore and for plugin authors (loaded through the ``pytest11``
+entry point, so any project with sbcore installed has them).
+
+- ``sbcore_plugins``: override to list the plugin modules under test.
+- ``pm``: a plugin manager with the core's plugins and ``sbcore_plugins``, no entry points.
+- ``core``: a ready core on a SQLite file in ``tmp_path``, or on ``SB_TEST_DATABASE_URL``.
+- ``admin_token`` and ``api``: falcon's TestClient posting urlencoded bodies as clients do.
+- ``assert_query_count``: pins how many SQL statements a block runs."""
+
+import json
+import logging
+import os
+from contextlib import contextmanager
+
+import pytest
+
+from . import db as dbmod
+from .config import Config
+
+TEST_DATABASE_ENV = "SB_TEST_DATABASE_URL"
+_prepared = set()
+
+
+def encode_field(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    if value is None:
+        return "null"
+    return str(value)
+
+
+class ApiResult:
+    def __init__(self, result):
+        self.result = result
+        self.status = result.status_code
+        self.json = result.json
+
+    @property
+    def response(self):
+        return self.json["response"]
+
+    @property
+    def ok(self):
+        return self.status == 200 and self.json.get("success") is True
+
+    def __repr__(self):
+        return f"<ApiResult {self.status} {self.json!r}>"
+
+
+class ApiClient:
+    """Calls the Web API through falcon's TestClient."""
+
+    def __init__(self, app, token):
+        from falcon.testing import TestClient
+        self.client = TestClient(app)
+        self.app = app
+        self.token = token
+
+    def call(self, function, path="/api", token=None, **fields):
+        body = {"token": self.token if token is None else token, "function": function}
+        body.update({key: encode_field(value) for key, value in fields.items()})
+        return ApiResult(self.client.simulate_post(path, **_form(body)))
+
+    def ok(self, function, **fields):
+        """Call and assert success; return the response value."""
+        result = self.call(function, **fields)
+        assert result.ok, result
+        return result.response
+
+    def post_json(self, body, path="/api", headers=None):
+        return ApiResult(self.client.simulate_post(path, json=body, headers=headers))
+
+
+def _form(body):
+    from urllib.parse import urlencode
+    return {"body": urlencode(body), "content_type": "application/x-www-form-urlencoded"}
+
+
+class QueryCounter(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.queries = []
+
+    def emit(self, record):
+        if isinstance(record.msg, tuple):
+            self.queries.append(record.msg[0])
+        else:
+            self.queries.append(record.getMessage())
+
+
+@contextmanager
+def count_queries():
+    logger = logging.getLogger("peewee")
+    counter = QueryCounter()
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(level)
+
+
+@pytest.fixture
+def assert_query_count():
+    """``with assert_query_count(3): ...`` fails when the block runs another number of
+    SQL statements (transaction control excluded)."""
+    @contextmanager
+    def check(expected):
+        with count_queries() as counter:
+            yield counter
+        statements = [q for q in counter.queries
+                      if not q.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK",
+                                                            "SAVEPOINT", "RELEASE"))]
+        assert len(statements) == expected, \
+            f"expected {expected} queries, ran {len(statements)}:\n" + "\n".join(statements)
+    return check
+
+
+@pytest.fixture
+def sbcore_plugins():
+    """Plugin modules to register besides the core's (plugin test suites override it)."""
+    return []
+
+
+@pytest.fixture
+def pm(sbcore_plugins):
+    from .plugins import get_plugin_manager
+    return get_plugin_manager(load_entrypoints=False, plugins=sbcore_plugins)
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    return os.environ.get(TEST_DATABASE_ENV) or f"sqlite:///{tmp_path}/sbcore.db"
+
+
+@pytest.fixture
+def sb_config(tmp_path, database_url):
+    return Config(database_url=database_url, uploads_dir=str(tmp_path / "uploads"),
+                  public_url="http://testserver", worker="off")
+
+
+def reset_server_database(core):
+    """Empty every sbcore table of a shared test server database (schema kept);
+    the schema is dropped and rebuilt once per test session."""
+    database = core.database
+    kind = dbmod.kind(database)
+    with dbmod.connection():
+        url = core.config.database_url
+        if url not in _prepared:
+            tables = [t for t in database.get_tables() if t.startswith("sb_")]
+            if kind == "mysql":
+                database.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
+                for table in tables:
+                    database.execute_sql(f"DROP TABLE IF EXISTS `{table}`")
+                database.execute_sql("SET FOREIGN_KEY_CHECKS = 1")
+            else:
+                for table in tables:
+                    database.execute_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+            _prepared.add(url)
+            return
+        tables = [t for t in database.get_tables() if t.startswith("sb_") and t != "sb_migrations"]
+        if kind == "mysql":
+            database.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
+            for table in tables:
+                database.execute_sql(f"TRUNCATE TABLE `{table}`")
+            database.execute_sql("SET FOREIGN_KEY_CHECKS = 1")
+        elif tables:
+            database.execute_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                 + " RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+def core(pm, sb_config):
+    from .core import Core
+    instance = Core(sb_config, pm=pm)
+    if not sb_config.database_url.startswith("sqlite"):
+        reset_server_database(instance)
+    instance.init(report=lambda line: None)
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def ctx(core):
+    """A context with an open connection, for calling domain code directly."""
+    with dbmod.connection():
+        yield core.context()
+
+
+@pytest.fixture
+def admin_token(core):
+    from .cli import create_admin
+    return create_admin(core, "admin@example.com", "admin-password", "Ada", "Admin", None).token
+
+
+@pytest.fixture
+def app(core):
+    from .web import create_app
+    return create_app(core=core, start_worker=False)
+
+
+@pytest.fixture
+def api(app, admin_token):
+    return ApiClient(app, admin_token)

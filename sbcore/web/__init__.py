@@ -1,0 +1,72 @@
+"""The WSGI application."""
+
+import logging
+
+import falcon
+
+from ..core import Core
+from ..errors import ApiError
+from ..registry import collect_list
+from .resources import (ApiResource, HealthResource, StaticResource, UploadsResource,
+                        envelope, error_envelope)
+
+log = logging.getLogger("sbcore.web")
+
+
+def handle_api_error(req, resp, error, params):
+    error_envelope(resp, error)
+
+
+def handle_http_error(req, resp, error, params):
+    if req.path.startswith(("/api", "/include/")):
+        code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(
+            int(error.status_code), "http-error")
+        envelope(resp, error.status, {"success": False, "response": code,
+                                      "message": error.title or code})
+    else:
+        resp.status = error.status
+        resp.content_type = falcon.MEDIA_TEXT
+        resp.text = error.title or ""
+
+
+def handle_unexpected(req, resp, error, params):
+    log.exception("internal error on %s", req.path, exc_info=error)
+    envelope(resp, falcon.HTTP_500, {"success": False, "response": "internal-error",
+                                     "message": "The server failed; the error is in its log."})
+
+
+class App(falcon.App):
+    """falcon's App with the core it serves (``app.sbcore``) and its worker's stop event."""
+
+    sbcore = None
+    sbcore_worker_stop = None
+
+
+def create_app(config=None, core=None, start_worker=None):
+    """The WSGI app for ``config`` (or an existing ``core``), for gunicorn or for
+    mounting inside another application."""
+    core = core or Core(config)
+    app = App(cors_enable=False)
+    app.req_options.strip_url_path_trailing_slash = True
+    app.add_error_handler(Exception, handle_unexpected)
+    app.add_error_handler(falcon.HTTPError, handle_http_error)
+    app.add_error_handler(ApiError, handle_api_error)
+    api = ApiResource(core)
+    app.add_route("/api", api)
+    app.add_route("/include/api.php", api)
+    app.add_route("/health", HealthResource(core))
+    app.add_route("/uploads/{path:path}", UploadsResource(core))
+    app.add_route("/static/{name}", StaticResource())
+    for path, resource in collect_list(core.pm, "sbcore_register_routes"):
+        app.add_route(path, resource)
+    app.sbcore = core
+    if start_worker if start_worker is not None else core.config.worker == "inline":
+        from ..worker import start_inline
+        app.sbcore_worker_stop = start_inline(core)
+    return app
+
+
+def get_app():
+    """The app configured by the environment alone (``gunicorn wsgi:app``)."""
+    logging.basicConfig(level=logging.INFO)
+    return create_app()

@@ -1,0 +1,99 @@
+"""The HTTP resources: the Web API, health, uploads and the static files."""
+
+import logging
+import mimetypes
+import os
+
+import falcon
+
+from .. import db as dbmod
+from .. import uploads
+from ..errors import ApiError
+from .fields import bearer_token, dumps, read_fields
+
+log = logging.getLogger("sbcore.web")
+STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
+
+
+def envelope(resp, status, body):
+    resp.status = status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.text = dumps(body)
+
+
+def error_envelope(resp, error):
+    envelope(resp, falcon.code_to_http_status(error.status),
+             {"success": False, "response": error.code, "message": error.message})
+
+
+class ApiResource:
+    """``POST /api`` and ``POST /include/api.php``: the admin Web API."""
+
+    def __init__(self, core):
+        self.core = core
+
+    def on_post(self, req, resp):
+        fields = read_fields(req)
+        bearer = bearer_token(req)
+        token = bearer if bearer is not None else fields.pop("token", None)
+        if not isinstance(token, str) or not token:
+            raise ApiError("missing-token", "Send an admin token as 'token' or "
+                           "'Authorization: Bearer <token>'.", 401)
+        caller = self.core.admin_for_token(token)
+        if caller is None:
+            raise ApiError("invalid-token", "The token is not an admin's token.", 401)
+        name = fields.pop("function", None)
+        if not isinstance(name, str) or not name:
+            raise ApiError("missing-function", "The field 'function' names the function to run.", 400)
+        result = self.core.call_fields(name, fields, caller_id=caller)
+        envelope(resp, falcon.HTTP_200, {"success": True, "response": result})
+
+
+class HealthResource:
+    def __init__(self, core):
+        self.core = core
+
+    def on_get(self, req, resp):
+        try:
+            with dbmod.connection() as database:
+                database.execute_sql("SELECT 1").fetchone()
+        except Exception:
+            log.exception("health check failed")
+            envelope(resp, falcon.HTTP_503, {"status": "error", "database": False})
+            return
+        envelope(resp, falcon.HTTP_200, {"status": "ok", "database": True})
+
+
+def send_file(resp, path):
+    if not os.path.isfile(path):
+        raise falcon.HTTPNotFound()
+    resp.content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    resp.set_header("X-Content-Type-Options", "nosniff")
+    if not resp.content_type.startswith("image/"):
+        resp.set_header("Content-Disposition", "attachment")
+    resp.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+    resp.stream = open(path, "rb")
+    resp.content_length = os.path.getsize(path)
+
+
+class UploadsResource:
+    """``GET /uploads/<path>``: the files the API wrote; no listing, no way out."""
+
+    def __init__(self, core):
+        self.core = core
+
+    def on_get(self, req, resp, path):
+        try:
+            absolute = uploads.resolve(self.core.config, path)
+        except uploads.UnsafePath:
+            raise falcon.HTTPNotFound()
+        send_file(resp, absolute)
+
+
+class StaticResource:
+    def on_get(self, req, resp, name):
+        if name not in os.listdir(STATIC_DIR):
+            raise falcon.HTTPNotFound()
+        send_file(resp, os.path.join(STATIC_DIR, name))
+        resp.set_header("Content-Disposition", "inline")
+        resp.cache_control = ["public", "max-age=86400"]

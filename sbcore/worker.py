@@ -1,0 +1,95 @@
+"""Scheduled jobs and the worker that runs them.
+
+``sbcore worker`` (or, with ``SB_WORKER=inline``, a thread in each server process)
+runs every registered job on its interval. A job is claimed with a lease in
+``sb_jobs`` so that several workers never run it at the same time."""
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from . import db as dbmod
+from .db import utcnow
+from .hooks import hookimpl
+from .models import JobRun, LoginSession
+from .registry import collect_list
+
+log = logging.getLogger("sbcore.worker")
+OWNER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    interval: float  # seconds
+    run: Callable  # run(ctx)
+    lease: float = 300.0
+
+
+def purge_expired(ctx):
+    LoginSession.delete().where(LoginSession.expires <= utcnow()).execute()
+    ctx.presence.purge()
+
+
+@hookimpl
+def sbcore_register_jobs():
+    return [Job("purge-expired", 600, purge_expired)]
+
+
+def claim(job, now, owner=OWNER):
+    """Take the job's lease if it is due and free; True when this worker got it."""
+    row = JobRun.get_or_none(JobRun.name == job.name)
+    if row is None:
+        try:
+            with dbmod.database.atomic():
+                JobRun.create(name=job.name, last_run=None, lease_until=0, lease_owner="")
+        except dbmod.peewee.IntegrityError:
+            pass
+        row = JobRun.get(JobRun.name == job.name)
+    if row.last_run is not None and (utcnow() - row.last_run).total_seconds() < job.interval:
+        return False
+    taken = JobRun.update(lease_until=now + job.lease, lease_owner=owner).where(
+        (JobRun.name == job.name) & (JobRun.lease_until < now)).execute()
+    return taken == 1
+
+
+def run_due_jobs(core, force=False):
+    """Run each due job once; return the names run."""
+    ran = []
+    for job in collect_list(core.pm, "sbcore_register_jobs", key=lambda j: j.name):
+        with dbmod.connection():
+            if not claim(job, time.time()) and not force:
+                continue
+            try:
+                with core.database.atomic():
+                    job.run(core.context())
+                ran.append(job.name)
+            except Exception:  # one failing job never stops the others
+                log.exception("job %s failed", job.name)
+            finally:
+                JobRun.update(last_run=utcnow(), lease_until=0, lease_owner="").where(
+                    JobRun.name == job.name).execute()
+    return ran
+
+
+def run_forever(core, stop=None, tick=1.0):
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            run_due_jobs(core)
+        except Exception:
+            log.exception("worker tick failed")
+        stop.wait(tick)
+
+
+def start_inline(core):
+    """The inline worker thread of a server process (``SB_WORKER=inline``)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run_forever, args=(core, stop, 5.0),
+                              name="sbcore-worker", daemon=True)
+    thread.start()
+    return stop

@@ -1,0 +1,10 @@
+def test_smoke(api):
+    uid = api.ok("add-user", first_name="Jo", email="jo@example.com", extra={"phone": ["123", "Phone"]})
+    print(api.ok("get-user", user_id=uid, extra=True))
+    print(api.ok("get-users"))
+    print(api.ok("search-users", search="jo"))
+    print(api.ok("login", email="jo@example.com", password="x"))
+    print(api.call("nope"))
+    print(api.ok("get-avatar", first_name="Jo", last_name="Bo"))
+    print(api.ok("csv-users"))
+    print(api.ok("count-users"))
