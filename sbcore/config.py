@@ -12,6 +12,7 @@ DEFAULTS = {
     "SB_WORKER": "inline",
     "SB_SECRET_KEY": "",
     "SB_ALLOW_PRIVATE_NETWORK": "",
+    "SB_BCRYPT_ROUNDS": "12",
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -48,6 +49,7 @@ class Config:
     worker: str = "inline"
     secret_key: str = ""
     allow_private_network: bool = False
+    bcrypt_rounds: int = 12
     # SB_URL_<APP> overrides of integrations' base URLs, keyed by lower-case app.
     url_overrides: dict = field(default_factory=dict)
 
@@ -69,6 +71,7 @@ class Config:
             worker=worker,
             secret_key=values["SB_SECRET_KEY"],
             allow_private_network=values["SB_ALLOW_PRIVATE_NETWORK"].strip().lower() in TRUE_WORDS,
+            bcrypt_rounds=int(values["SB_BCRYPT_ROUNDS"]),
             url_overrides={k[len("SB_URL_"):].lower(): v.rstrip("/")
                            for k, v in values.items() if k.startswith("SB_URL_") and v},
         )

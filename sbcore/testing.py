@@ -140,7 +140,8 @@ def database_url(tmp_path):
 @pytest.fixture
 def sb_config(tmp_path, database_url):
     return Config(database_url=database_url, uploads_dir=str(tmp_path / "uploads"),
-                  public_url="http://testserver", worker="off")
+                  public_url="http://testserver", worker="off",
+                  bcrypt_rounds=4)
 
 
 def reset_server_database(core):
@@ -206,3 +207,74 @@ def app(core):
 @pytest.fixture
 def api(app, admin_token):
     return ApiClient(app, admin_token)
+
+
+# --- the reference's documented shapes ---
+
+def reference_dir():
+    """``shared/reference`` beside the checkout (or ``SB_REFERENCE_DIR``), or None."""
+    from pathlib import Path
+    candidates = [os.environ.get("SB_REFERENCE_DIR")]
+    here = Path.cwd()
+    for base in [here, *here.parents]:
+        candidates.append(str(base / "shared" / "reference"))
+        candidates.append(str(base.parent / "shared" / "reference"))
+    for candidate in candidates:
+        if candidate and os.path.isfile(os.path.join(candidate, "functions.txt")):
+            return candidate
+    return None
+
+
+def reference_functions():
+    import re
+    folder = reference_dir()
+    if folder is None:
+        pytest.skip("shared/reference not found beside the checkout (set SB_REFERENCE_DIR)")
+    with open(os.path.join(folder, "functions.json"), encoding="utf-8") as handle:
+        entries = json.load(handle)
+    result = {}
+    for entry in entries:
+        examples = []
+        for text in entry["examples"]:
+            text = re.sub(r",\s*\.\.\.\s*(?=[\]\}])", "", text)
+            text = re.sub(r"\.\.\.", "", text)
+            try:
+                examples.append(json.loads(text))
+            except ValueError:
+                continue
+        result[entry["name"]] = dict(entry, parsed=examples)
+    return result
+
+
+def reference_example(name):
+    """The reference's example answer of ``name`` (the ``response`` when enveloped)."""
+    examples = reference_functions()[name]["parsed"]
+    assert examples, f"the reference has no parseable example for {name}"
+    example = examples[0]
+    if isinstance(example, dict) and "success" in example and "response" in example:
+        return example["response"]
+    return example
+
+
+def assert_shape(value, example, path="response"):
+    """``value`` has the example's shape: the same keys in objects, the same JSON
+    kinds (a null in the example admits anything), lists checked on their first item."""
+    if example is None:
+        return
+    if isinstance(example, dict):
+        assert isinstance(value, dict), f"{path}: expected an object, got {value!r}"
+        assert set(value) == set(example), \
+            f"{path}: keys {sorted(value)} differ from the reference's {sorted(example)}"
+        for key in example:
+            assert_shape(value[key], example[key], f"{path}.{key}")
+    elif isinstance(example, list):
+        assert isinstance(value, list), f"{path}: expected a list, got {value!r}"
+        if example and value:
+            assert_shape(value[0], example[0], f"{path}[0]")
+    elif isinstance(example, bool):
+        assert isinstance(value, bool), f"{path}: expected a boolean, got {value!r}"
+    elif isinstance(example, (int, float)):
+        assert isinstance(value, (int, float)) and not isinstance(value, bool), \
+            f"{path}: expected a number, got {value!r}"
+    elif isinstance(example, str):
+        assert value is None or isinstance(value, str), f"{path}: expected a string, got {value!r}"

@@ -128,11 +128,11 @@ def parse_extra(argument, extra):
     return details
 
 
-def hash_password(password):
+def hash_password(config, password):
     encoded = password.encode("utf-8")
     if len(encoded) > 72:
         raise ApiError("password-too-long", "A password is at most 72 bytes long.")
-    return bcrypt.hashpw(encoded, bcrypt.gensalt()).decode("ascii")
+    return bcrypt.hashpw(encoded, bcrypt.gensalt(config.bcrypt_rounds)).decode("ascii")
 
 
 def check_password(password, hashed):
@@ -238,11 +238,11 @@ def reindex(user_ids):
 
 
 def create_user(ctx, first_name=None, last_name=None, email=None, profile_image="", password="",
-                user_type=None, extra=None, department=None):
+                user_type=None, extra=None, department=None, allow_bot=False):
     email = check_email(email)
     if user_type in (None, ""):
         user_type = "user" if email else "visitor"
-    if user_type != "bot":
+    if not (allow_bot and user_type == "bot"):
         check_user_type(user_type)
     if email and email_taken(email):
         raise ApiError("duplicate-email", f"A user with the email {email} already exists.", 409)
@@ -253,7 +253,7 @@ def create_user(ctx, first_name=None, last_name=None, email=None, profile_image=
                              if last_name is None else last_name),
         email=email,
         profile_image=profile_image or default_profile_image(ctx.config),
-        password=hash_password(password) if password else "",
+        password=hash_password(ctx.config, password) if password else "",
         user_type=user_type,
         token=new_token(),
         department=department,

@@ -210,7 +210,7 @@ def add_user(ctx, first_name: str = "", last_name: str = "", email: str = "",
 
 @functions("update-user")
 def update_user(ctx, user_id: int, first_name: str | None = None, last_name: str | None = None,
-                email: str | None = None, profile_image: str | None = None,
+                email: str = None, profile_image: str | None = None,
                 password: str | None = None, user_type: str | None = None,
                 department: int | None = None, settings_extra: dict | None = None,
                 extra: dict | None = None):
@@ -228,7 +228,7 @@ def update_user(ctx, user_id: int, first_name: str | None = None, last_name: str
     if profile_image is not None:
         changes["profile_image"] = profile_image or U.default_profile_image(ctx.config)
     if password:
-        changes["password"] = U.hash_password(password)
+        changes["password"] = U.hash_password(ctx.config, password)
     if user_type:
         if user.user_type == "bot":
             raise ApiError("invalid-user-type", "The bot's user type cannot change.")
@@ -275,6 +275,6 @@ def ensure_bot(ctx):
     """The bot user, created when missing."""
     bot = User.select().where(User.user_type == "bot").order_by(User.id).first()
     if bot is None:
-        bot = U.create_user(ctx, first_name="Bot", last_name="", user_type="bot",
+        bot = U.create_user(ctx, first_name="Bot", last_name="", user_type="bot", allow_bot=True,
                             profile_image=f"{ctx.config.public_url}/static/bot.svg")
     return bot
