@@ -58,7 +58,7 @@ def user_rows(rng, count, start, tag, now, image):
         rows.append({"first_name": first, "last_name": last, "email": email,
                      "profile_image": image, "user_type": user_type, "password": "",
                      "creation_time": created, "last_activity": active,
-                     "token": f"{rng.getrandbits(160):040x}"})
+                     "token": secrets.token_hex(20)})
         details.append((f"+1 555 {rng.randrange(10**7):07d}", rng.choice(CITIES))
                        if rng.random() < DETAIL_SHARE else None)
     return rows, details

@@ -139,13 +139,13 @@ def main(argv=None):
         process, url = start_server(env, port, args.workers, os.path.join(tmp, "gunicorn.log"))
         target = users.Target(url, token, ids, pages=max(1, -(-total // 100)))
         results = users.run_all(target, args.requests, args.concurrency, args.seed)
+    except BaseException:
+        print(f"failed; the database and gunicorn log are kept in {tmp}", file=sys.stderr)
+        raise
     finally:
         if process is not None:
             stop_server(process)
-        if args.database is None:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print(f"gunicorn log kept in {tmp}")
+    shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, database {kind}, "

@@ -84,10 +84,8 @@ class QueryCounter(logging.Handler):
         self.queries = []
 
     def emit(self, record):
-        if isinstance(record.msg, tuple):
+        if isinstance(record.msg, tuple):  # peewee logs (sql, params); pool messages are text
             self.queries.append(record.msg[0])
-        else:
-            self.queries.append(record.getMessage())
 
 
 @contextmanager

@@ -102,7 +102,7 @@ class Greeter:
     @hookimpl
     def sbcore_register_migrations(self):
         def create(database, migrator):
-            database.execute_sql("CREATE TABLE greeter_log (id INTEGER PRIMARY KEY)")
+            database.execute_sql("CREATE TABLE sb_greeter_log (id INTEGER PRIMARY KEY)")
         return [Migration("greeter", 1, "log table", create)]
 
     @hookimpl
@@ -123,7 +123,7 @@ def test_a_plugin_adds_functions_settings_migrations_and_handlers(api, core):
     assert api.ok("greeter-hello", user_id=4) == "Hello, 4"
     from sbcore import db as dbmod
     with dbmod.connection() as database:
-        assert "greeter_log" in database.get_tables()
+        assert "sb_greeter_log" in database.get_tables()
         core.settings.set("greeter-word", "Hi")
     assert api.ok("greeter-hello", user_id=4) == "Hi, 4"
     user_id = api.ok("add-user")

@@ -54,6 +54,10 @@ class MySQLSearch(SearchBackend):
     param = "%s"
     key = "id"
     MIN_TOKEN = 3  # InnoDB's innodb_ft_min_token_size default
+    # InnoDB's default stopwords are not indexed when the server keeps them on; a
+    # required stopword would match nothing, so the query leaves them out.
+    STOPWORDS = frozenset("a about an are as at be by com de en for from how i in is it la of "
+                          "on or that the this to was what when where who will with und www".split())
 
     def create_index(self, index):
         self.execute("SET SESSION innodb_ft_enable_stopword = 0")
@@ -66,7 +70,7 @@ class MySQLSearch(SearchBackend):
                      "ON DUPLICATE KEY UPDATE body = VALUES(body)", (key, body))
 
     def match(self, index, text):
-        terms = [t for t in words(text) if len(t) >= self.MIN_TOKEN]
+        terms = [t for t in words(text) if len(t) >= self.MIN_TOKEN and t not in self.STOPWORDS]
         if not terms:
             return None
         query = " ".join(f"+{term}*" for term in terms)

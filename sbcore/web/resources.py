@@ -33,6 +33,10 @@ class ApiResource:
         self.core = core
 
     def on_post(self, req, resp):
+        with dbmod.connection():  # one pooled connection for the token check and the call
+            self.answer(req, resp)
+
+    def answer(self, req, resp):
         fields = read_fields(req)
         bearer = bearer_token(req)
         token = bearer if bearer is not None else fields.pop("token", None)
