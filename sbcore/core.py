@@ -47,6 +47,7 @@ class Core:
         self.functions = collect_functions(self.pm)
         self.settings = SettingsStore(collect_list(self.pm, "sbcore_register_settings",
                                                    key=lambda s: s.id))
+        self.models = collect_list(self.pm, "sbcore_register_models")
         self.database = dbmod.init_database(self.config.database_url)
         self.presence = make_presence(self.config.redis_url)
         self._secret_key = self.config.secret_key or None
@@ -59,6 +60,11 @@ class Core:
         from .functions.users import ensure_bot
         with dbmod.connection():
             apply_migrations(self.pm, self.database, report=report)
+            missing = [m._meta.table_name for m in self.models
+                       if not self.database.table_exists(m._meta.table_name)]
+            if missing:
+                raise StartupError("tables without a migration that creates them: "
+                                   + ", ".join(missing))
             with self.database.atomic():
                 if SettingRow.get_or_none(SettingRow.name == SECRET_KEY_SETTING) is None:
                     SettingRow.create(name=SECRET_KEY_SETTING,

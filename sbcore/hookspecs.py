@@ -73,22 +73,3 @@ def sbcore_on_users_deleted(ctx, user_ids):
 @hookspec
 def sbcore_on_login(ctx, user):
     """A user logged in successfully."""
-
-
-# --- One answer wins ---
-
-
-@hookspec(firstresult=True)
-def sbcore_bot_reply(ctx, conversation_id, message):
-    """Return the bot's answer to a message, or None to stay silent."""
-
-
-@hookspec(firstresult=True)
-def sbcore_translate(ctx, text, language):
-    """Return ``text`` translated to ``language``, or None to leave it to the next."""
-
-
-@hookspec(firstresult=True)
-def sbcore_channel_send(ctx, conversation, message, attachments):
-    """Send a message out through the channel that owns ``conversation.source``;
-    return the channel's answer, or None when the source is not yours."""

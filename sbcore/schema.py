@@ -15,6 +15,11 @@ def create_user_search(database, migrator):
 
 
 @hookimpl
+def sbcore_register_models():
+    return CORE_MODELS
+
+
+@hookimpl
 def sbcore_register_migrations():
     return [
         Migration("core", 1, "core tables", create_core_tables),

@@ -165,6 +165,14 @@ def test_hooks_are_all_named_sbcore_and_documented():
     assert not missing, f"hooks missing from the README: {missing}"
 
 
+def test_every_hook_has_a_test():
+    import pathlib
+    tests = "".join(p.read_text() for p in pathlib.Path(ROOT, "tests").glob("test_*.py"))
+    names = [n for n in dir(hookspecs) if n.startswith("sbcore_")]
+    untested = [n for n in names if f"def {n}(" not in tests and f"{n} =" not in tests]
+    assert not untested, f"hooks no test implements: {untested}"
+
+
 def test_hook_implementations_take_no_defaults():
     import inspect
     pm = get_plugin_manager(load_entrypoints=False)
