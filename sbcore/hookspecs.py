@@ -73,3 +73,38 @@ def sbcore_on_users_deleted(ctx, user_ids):
 @hookspec
 def sbcore_on_login(ctx, user):
     """A user logged in successfully."""
+
+
+@hookspec
+def sbcore_on_conversation_created(ctx, conversation):
+    """A conversation was opened (new-conversation, direct-message, a channel)."""
+
+
+@hookspec
+def sbcore_on_conversation_updated(ctx, conversation, changes):
+    """A conversation's status, department, agent or other fields changed;
+    ``changes`` maps each changed field to its new value."""
+
+
+@hookspec
+def sbcore_on_message_sent(ctx, message, conversation):
+    """A message was added to a conversation (send-message and everything that sends)."""
+
+
+@hookspec
+def sbcore_on_message_updated(ctx, message):
+    """A message's text, attachments or payload changed."""
+
+
+@hookspec
+def sbcore_on_message_deleted(ctx, message):
+    """A message was deleted (the row is gone; ``message`` is its last state)."""
+
+
+# --- One answer wins ---
+
+
+@hookspec(firstresult=True)
+def sbcore_channel_send(ctx, conversation, message, attachments):
+    """Send ``message`` out through the channel that owns ``conversation.source``;
+    return True (or the channel's answer) when the source is yours, None when not."""

@@ -15,6 +15,9 @@ DEFAULT_PLUGINS = (
     "sbcore.functions.auth",
     "sbcore.functions.presence",
     "sbcore.functions.files",
+    "sbcore.functions.conversations",
+    "sbcore.functions.messages",
+    "sbcore.functions.notes",
     "sbcore.worker",
 )
 

@@ -1,8 +1,12 @@
-"""The core's own migrations."""
+"""The core's own migrations.
+
+Migration 1 builds its tables from the models as they stand; once a release has
+shipped, a change to those tables is a new numbered migration using the migrator
+(``migrator.add_column`` …), never an edit of an applied one."""
 
 from .hooks import hookimpl
 from .migrations import Migration
-from .models import CORE_MODELS, AppliedMigration
+from .models import CONVERSATION_MODELS, CORE_MODELS, AppliedMigration
 from .search import search_backend
 
 
@@ -14,9 +18,15 @@ def create_user_search(database, migrator):
     search_backend(database).create_index("users")
 
 
+def create_conversation_tables(database, migrator):
+    database.create_tables(CONVERSATION_MODELS)
+    search_backend(database).create_index("conversations")
+    search_backend(database).create_index("messages")
+
+
 @hookimpl
 def sbcore_register_models():
-    return CORE_MODELS
+    return CORE_MODELS + CONVERSATION_MODELS
 
 
 @hookimpl
@@ -24,4 +34,6 @@ def sbcore_register_migrations():
     return [
         Migration("core", 1, "core tables", create_core_tables),
         Migration("core", 2, "user search index", create_user_search),
+        Migration("core", 3, "notes, ratings, bot messages; conversation and message search",
+                  create_conversation_tables),
     ]

@@ -20,3 +20,31 @@ def make_user(api):
     def make(**fields):
         return api.ok("add-user", **fields)
     return make
+
+
+@pytest.fixture
+def agent(api):
+    return api.ok("add-user", first_name="Bruce", last_name="Peterson", email="bruce@example.com",
+                  user_type="agent")
+
+
+@pytest.fixture
+def visitor(api):
+    return api.ok("add-user", first_name="Don", last_name="John", user_type="lead")
+
+
+@pytest.fixture
+def open_conversation(api):
+    """Open a conversation through the API; returns its id (int)."""
+    def open_(user_id, **fields):
+        return int(api.ok("new-conversation", user_id=user_id, **fields)["details"]["id"])
+    return open_
+
+
+@pytest.fixture
+def backdate():
+    """Set creation/update times of rows directly, for "new since" tests."""
+    def set_times(model, row_id, **times):
+        with dbmod.connection():
+            model.update(**times).where(model.id == row_id).execute()
+    return set_times

@@ -45,6 +45,28 @@ class Recorder:
         self.events.append(("login", user.id))
 
     @hookimpl
+    def sbcore_on_conversation_created(self, ctx, conversation):
+        self.events.append(("conversation", conversation.id))
+
+    @hookimpl
+    def sbcore_on_conversation_updated(self, ctx, conversation, changes):
+        self.events.append(("conversation-updated", conversation.id, changes))
+
+    @hookimpl
+    def sbcore_on_message_sent(self, ctx, message, conversation):
+        self.events.append(("message", message.id, conversation.status_code))
+
+    @hookimpl
+    def sbcore_on_message_updated(self, ctx, message):
+        self.events.append(("message-updated", message.id, message.message))
+
+    @hookimpl
+    def sbcore_on_message_deleted(self, ctx, message):
+        from sbcore.models import Message
+        self.events.append(("message-deleted", message.id,
+                            Message.select().where(Message.id == message.id).exists()))
+
+    @hookimpl
     def sbcore_register_routes(self):
         class Ping:
             def on_post(self, req, resp):
@@ -82,6 +104,26 @@ def test_user_events(api):
     events = [e for e in RECORDER.events if e[0] != "created" or e[1] == user_id]
     assert events == [("created", user_id), ("updated", user_id, "Eve"), ("updated", user_id, "Eve"),
                       ("login", user_id), ("deleted", [user_id], 1)]
+
+
+def test_conversation_and_message_events(api):
+    user_id = api.ok("add-user")
+    cid = int(api.ok("new-conversation", user_id=user_id)["details"]["id"])
+    mid = api.ok("send-message", user_id=user_id, conversation_id=cid, message="hi")["message-id"]
+    api.ok("send-message", user_id=user_id, conversation_id=cid, message="again")
+    api.ok("update-message", message_id=mid, message="hello")
+    api.ok("update-conversation-status", conversation_id=cid, status_code=3)
+    api.ok("update-conversation-agent", conversation_id=cid, agent_id=False)
+    api.ok("delete-message", message_id=mid)
+    events = [e for e in RECORDER.events if e[0] not in ("created",)]
+    assert events == [
+        ("conversation", cid),
+        ("conversation-updated", cid, {"status_code": 2}), ("message", mid, 2),
+        ("message", mid + 1, 2),
+        ("message-updated", mid, "hello"),
+        ("conversation-updated", cid, {"status_code": 3}),
+        ("conversation-updated", cid, {"agent_id": None}),
+        ("message-deleted", mid, False)]
 
 
 def test_event_handler_failure_rolls_back_the_call(api, core, snapshot):

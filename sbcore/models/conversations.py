@@ -3,20 +3,31 @@ import peewee as pw
 from ..db import BaseModel, utcnow
 from .users import User
 
+STATUS_CODES = (0, 1, 2, 3, 4)  # live, waiting for the user, waiting for an agent, archive, trash
+INBOX_STATUSES = (0, 1, 2)
+
 
 class Conversation(BaseModel):
     user = pw.ForeignKeyField(User, backref="conversations", on_delete="CASCADE")
     title = pw.CharField(max_length=191, default="")
     creation_time = pw.DateTimeField(default=utcnow, index=True)
-    status_code = pw.SmallIntegerField(default=0)
-    department = pw.IntegerField(null=True)
-    agent_id = pw.IntegerField(null=True)
-    source = pw.CharField(max_length=8, default="")
-    extra = pw.TextField(default="")
-    tags = pw.CharField(max_length=512, default="")
+    status_code = pw.SmallIntegerField(default=1)
+    department = pw.IntegerField(null=True, index=True)
+    agent_id = pw.IntegerField(null=True, index=True)
+    source = pw.CharField(max_length=8, null=True, index=True)
+    extra = pw.TextField(null=True)
+    extra_2 = pw.TextField(null=True)
+    extra_3 = pw.TextField(null=True)
+    tags = pw.CharField(max_length=512, null=True)
+    # Denormalised so that the inbox is one indexed query: the time of the last
+    # message (or of the creation) and the id of the last message.
+    last_update_time = pw.DateTimeField(default=utcnow, index=True)
+    last_message_id = pw.IntegerField(null=True)
 
     class Meta:
         table_name = "sb_conversations"
+        indexes = ((("status_code", "last_update_time"), False),
+                   (("user", "last_update_time"), False))
 
 
 class Message(BaseModel):
@@ -30,4 +41,41 @@ class Message(BaseModel):
 
     class Meta:
         table_name = "sb_messages"
-        indexes = ((("conversation", "id"), False),)
+        indexes = ((("conversation", "id"), False), (("conversation", "creation_time"), False))
+
+
+class Note(BaseModel):
+    """An internal note of an agent on a conversation."""
+
+    conversation = pw.ForeignKeyField(Conversation, on_delete="CASCADE")
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    name = pw.CharField(max_length=191, default="")
+    message = pw.TextField(default="")
+    creation_time = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sb_notes"
+
+
+class Rating(BaseModel):
+    """A conversation's rating (1 positive, 0 negative), counted for its agent."""
+
+    conversation = pw.ForeignKeyField(Conversation, primary_key=True, on_delete="CASCADE")
+    agent_id = pw.IntegerField(null=True, index=True)
+    rating = pw.SmallIntegerField()
+    creation_time = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sb_ratings"
+
+
+class BotMessageSent(BaseModel):
+    """When a bot message (welcome, follow_up, offline) last went to a user."""
+
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    name = pw.CharField(max_length=32)
+    sent = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sb_bot_messages_sent"
+        indexes = ((("user", "name"), True),)

@@ -1,0 +1,293 @@
+"""The conversations domain: shapes, the inbox query, sending and search."""
+
+import json
+
+from peewee import JOIN, SQL
+
+from . import db as dbmod
+from .db import utcnow
+from .errors import ApiError, invalid_argument, not_found
+from .models import Conversation, Message, User
+from .models.conversations import INBOX_STATUSES, STATUS_CODES
+from .models.users import AGENT_TYPES
+from .search import normalise, search_backend, words
+
+SOURCES = ("em", "tk", "wa", "fb", "ig", "tw", "wc", "tx", "gb", "tg", "ln", "vb")
+PAGE_SIZE = 100
+ONE_QUERY_LIMIT = 1000  # "new since" answers at most this many rows per call
+
+
+def text(value):
+    return None if value is None else str(value)
+
+
+# --- validation ---
+
+
+def check_status(status_code, allow_all=False):
+    if allow_all and str(status_code).lower() == "all":
+        return "all"
+    try:
+        code = int(status_code)
+    except (TypeError, ValueError):
+        code = None
+    if code not in STATUS_CODES:
+        raise ApiError("invalid-status-code", f"'{status_code}' is not a status code: use 0 (live), "
+                       "1 (waiting for the user), 2 (waiting for an agent), 3 (archive) or 4 (trash).")
+    return code
+
+
+def check_source(source):
+    if source in (None, "", False):
+        return None
+    if source not in SOURCES:
+        raise invalid_argument("source", f"'{source}' is not one of {', '.join(SOURCES)}.")
+    return source
+
+
+def check_attachments(attachments):
+    """``[["name", "https://…"], …]`` as stored JSON text ("" for none)."""
+    if attachments in (None, "", False):
+        return ""
+    if not isinstance(attachments, list):
+        raise invalid_argument("attachments", 'expected [["name", "link"], …].')
+    for item in attachments:
+        if (not isinstance(item, list) or len(item) < 2 or not all(isinstance(x, str) for x in item[:2])
+                or not item[1].lower().startswith(("http://", "https://"))):
+            raise invalid_argument("attachments", 'each attachment is ["name", "http(s) link"].')
+    return json.dumps([item[:2] for item in attachments]) if attachments else ""
+
+
+def check_payload(payload):
+    if payload in (None, "", False):
+        return ""
+    if not isinstance(payload, dict):
+        raise invalid_argument("payload", "expected a JSON object.")
+    return json.dumps(payload)
+
+
+def attachment_list(stored):
+    try:
+        value = json.loads(stored) if stored else []
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+# --- reads ---
+
+
+def get_conversation(conversation_id):
+    return Conversation.get_or_none(Conversation.id == conversation_id)
+
+
+def require_conversation(conversation_id):
+    conversation = get_conversation(conversation_id)
+    if conversation is None:
+        raise not_found("conversation-not-found", f"No conversation has the ID {conversation_id}.")
+    return conversation
+
+
+def require_message(message_id):
+    message = Message.get_or_none(Message.id == message_id)
+    if message is None:
+        raise not_found("message-not-found", f"No message has the ID {message_id}.")
+    return message
+
+
+def message_rows(query):
+    """Messages with their author, the shape of get-conversation and get-new-messages."""
+    rows = (query.select(Message.id, Message.user, Message.message, Message.creation_time,
+                         Message.attachments, Message.status_code, Message.payload, Message.conversation,
+                         User.first_name, User.last_name, User.profile_image, User.user_type)
+            .join(User, on=(User.id == Message.user)).order_by(Message.id).dicts())
+    return [{
+        "id": str(row["id"]), "user_id": str(row["user"]), "message": row["message"],
+        "creation_time": dbmod.format_datetime(row["creation_time"]),
+        "attachments": row["attachments"], "status_code": str(row["status_code"]),
+        "payload": row["payload"], "conversation_id": str(row["conversation"]),
+        "first_name": row["first_name"], "last_name": row["last_name"],
+        "profile_image": row["profile_image"], "user_type": row["user_type"],
+    } for row in rows]
+
+
+def details(conversation, user):
+    """The ``details`` of get-conversation and new-conversation."""
+    return {
+        "user_id": str(user.id), "first_name": user.first_name, "last_name": user.last_name,
+        "profile_image": user.profile_image, "user_type": user.user_type,
+        "id": str(conversation.id), "title": conversation.title,
+        "conversation_time": dbmod.format_datetime(conversation.creation_time),
+        "conversation_status_code": str(conversation.status_code),
+        "department": text(conversation.department),
+    }
+
+
+def full_conversation(conversation):
+    user = User.get_by_id(conversation.user_id)
+    return {"messages": message_rows(Message.select().where(Message.conversation == conversation.id)),
+            "details": details(conversation, user)}
+
+
+MessageUser = User.alias("mu")
+ConversationUser = User.alias("cu")
+
+
+def list_query(with_user=True):
+    """Conversations with their last message and its author (and the conversation's
+    user): one query, whatever the number of rows."""
+    columns = [
+        Message.message, Message.id.alias("message_id"), Message.attachments, Message.payload,
+        Message.status_code.alias("message_status_code"),
+        Conversation.last_update_time, Message.user.alias("message_user_id"),
+        MessageUser.first_name.alias("message_first_name"),
+        MessageUser.last_name.alias("message_last_name"),
+        MessageUser.profile_image.alias("message_profile_image"),
+        MessageUser.user_type.alias("message_user_type"),
+        Conversation.id.alias("conversation_id"), Conversation.user.alias("conversation_user_id"),
+        Conversation.status_code.alias("conversation_status_code"),
+        Conversation.creation_time.alias("conversation_creation_time"),
+        Conversation.department, Conversation.agent_id, Conversation.title, Conversation.source,
+        Conversation.extra, Conversation.tags,
+    ]
+    if with_user:
+        columns += [ConversationUser.first_name.alias("conversation_first_name"),
+                    ConversationUser.last_name.alias("conversation_last_name"),
+                    ConversationUser.profile_image.alias("conversation_profile_image"),
+                    ConversationUser.user_type.alias("conversation_user_type")]
+    query = (Conversation.select(*columns)
+             .join(Message, JOIN.LEFT_OUTER, on=(Message.id == Conversation.last_message_id))
+             .join(MessageUser, JOIN.LEFT_OUTER, on=(MessageUser.id == Message.user)))
+    if with_user:
+        query = query.join_from(Conversation, ConversationUser,
+                                on=(ConversationUser.id == Conversation.user))
+    return query
+
+
+ID_FIELDS = ("message_id", "message_user_id", "conversation_id", "conversation_user_id",
+             "message_status_code", "conversation_status_code", "department", "agent_id")
+
+
+def list_rows(query):
+    rows = []
+    for row in query.dicts():
+        for key in ID_FIELDS:
+            row[key] = text(row[key])
+        for key in ("last_update_time", "conversation_creation_time"):
+            row[key] = dbmod.format_datetime(row[key])
+        for key in ("message", "attachments", "payload"):
+            row[key] = row[key] if row[key] is not None else ""
+        rows.append(row)
+    return rows
+
+
+def newest_first(query):
+    return query.order_by(Conversation.last_update_time.desc(), Conversation.id.desc())
+
+
+def search_condition(text_value):
+    """Conversations whose title, tags, messages, attachment names, user names, email or
+    details match, or whose id, agent or department is the number searched."""
+    backend = search_backend()
+    parts = []
+    for index, column in (("conversations", Conversation.id), ("messages", None),
+                          ("users", Conversation.user)):
+        match = backend.match(index, text_value)
+        if match is None:
+            continue
+        sql, params = match
+        if column is None:
+            parts.append(Conversation.id.in_(
+                Message.select(Message.conversation).where(Message.id.in_(SQL(f"({sql})", params)))))
+        else:
+            parts.append(column.in_(SQL(f"({sql})", params)))
+    stripped = text_value.strip()
+    if stripped.isdigit() and len(stripped) < 19:
+        number = int(stripped)
+        parts += [Conversation.id == number, Conversation.agent_id == number,
+                  Conversation.department == number]
+    if not parts and words(text_value):
+        from .users import search_filter
+        condition = search_filter(text_value)  # MySQL's short words: names and email
+        if condition is not None:
+            parts.append(Conversation.user.in_(User.select(User.id).where(condition)))
+    if not parts:
+        return None
+    condition = parts[0]
+    for part in parts[1:]:
+        condition = condition | part
+    return condition
+
+
+# --- writes ---
+
+
+def index_conversation(conversation):
+    search_backend().upsert("conversations", conversation.id,
+                            normalise(conversation.title, (conversation.tags or "").replace(",", " ")))
+
+
+def index_message(message):
+    names = " ".join(item[0] for item in attachment_list(message.attachments) if item)
+    search_backend().upsert("messages", message.id, normalise(message.message, names))
+
+
+def create_conversation(ctx, user_id, status_code=1, title="", department=None, agent_id=None,
+                        source=None, extra=None, extra_2=None, extra_3=None, tags=None):
+    now = utcnow()
+    conversation = Conversation.create(user=user_id, status_code=status_code, title=title or "",
+                                       department=department, agent_id=agent_id, source=source,
+                                       extra=extra, extra_2=extra_2, extra_3=extra_3, tags=tags,
+                                       creation_time=now, last_update_time=now)
+    index_conversation(conversation)
+    ctx.hook.sbcore_on_conversation_created(ctx=ctx, conversation=conversation)
+    return conversation
+
+
+def next_status(sender, conversation, requested):
+    """The status after ``sender``'s message: a user's message waits for an agent (2), an
+    agent's reply waits for the user (1), the bot's leaves it; ``requested`` overrides,
+    ``"skip"`` keeps the current one."""
+    if requested not in (None, "", False):
+        if str(requested).lower() == "skip":
+            return conversation.status_code
+        return check_status(requested)
+    if sender.user_type == "bot":
+        return conversation.status_code
+    return 1 if sender.user_type in AGENT_TYPES else 2
+
+
+def add_message(ctx, sender, conversation, text_value, attachments="", payload="", status=None):
+    """Store a message, move the conversation's status and last message, index it."""
+    status = next_status(sender, conversation, status)
+    now = utcnow()
+    message = Message.create(user=sender.id, conversation=conversation.id, message=text_value,
+                             attachments=attachments, payload=payload, creation_time=now)
+    changes = {"last_message_id": message.id, "last_update_time": now}
+    if status != conversation.status_code:
+        changes["status_code"] = status
+    Conversation.update(**changes).where(Conversation.id == conversation.id).execute()
+    for key, value in changes.items():
+        setattr(conversation, key, value)
+    index_message(message)
+    if "status_code" in changes:
+        ctx.hook.sbcore_on_conversation_updated(ctx=ctx, conversation=conversation,
+                                                changes={"status_code": status})
+    ctx.hook.sbcore_on_message_sent(ctx=ctx, message=message, conversation=conversation)
+    return message
+
+
+def refresh_last_message(conversation_id):
+    last = (Message.select(Message.id, Message.creation_time)
+            .where(Message.conversation == conversation_id).order_by(Message.id.desc()).first())
+    Conversation.update(last_message_id=last.id if last else None).where(
+        Conversation.id == conversation_id).execute()
+
+
+def update_conversation(ctx, conversation, **changes):
+    Conversation.update(**changes).where(Conversation.id == conversation.id).execute()
+    for key, value in changes.items():
+        setattr(conversation, key, value)
+    if "title" in changes or "tags" in changes:
+        index_conversation(conversation)
+    ctx.hook.sbcore_on_conversation_updated(ctx=ctx, conversation=conversation, changes=changes)

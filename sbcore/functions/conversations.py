@@ -1,0 +1,245 @@
+"""Conversations: the inbox, a user's conversations, search, opening and routing."""
+
+from peewee import fn
+
+from .. import conversations as C
+from .. import users as U
+from ..errors import ApiError, invalid_argument
+from ..hooks import hookimpl
+from ..models import Conversation, Message, User
+from ..models.conversations import INBOX_STATUSES
+from ..models.users import AGENT_TYPES
+from ..registry import FunctionSet, IdList
+from ..search import search_backend
+from .users import parse_since
+
+functions = FunctionSet()
+
+
+@hookimpl
+def sbcore_register_functions():
+    return functions.api_functions()
+
+
+@hookimpl
+def sbcore_on_users_deleted(ctx, user_ids):
+    """Drop the search rows of the conversations and messages that go with the users."""
+    conversations = [row[0] for row in Conversation.select(Conversation.id)
+                     .where(Conversation.user.in_(user_ids)).tuples()]
+    messages = [row[0] for row in Message.select(Message.id).where(
+        Message.user.in_(user_ids) | Message.conversation.in_(conversations or [0])).tuples()]
+    search_backend().delete("conversations", conversations)
+    search_backend().delete("messages", messages)
+
+
+def routing_filter(ctx, query, routing, routing_unassigned):
+    if not routing:
+        return query
+    mine = Conversation.agent_id == ctx.caller_id
+    if routing_unassigned:
+        mine = mine | Conversation.agent_id.is_null()
+    return query.where(mine)
+
+
+def since_filter(query, datetime):
+    since = parse_since(datetime)
+    if isinstance(since, int):
+        return query.where(Conversation.id > since)
+    return query.where(Conversation.last_update_time > since)
+
+
+@functions("get-conversation")
+def get_conversation(ctx, conversation_id: int, user_id: int | None = None):
+    conversation = C.get_conversation(conversation_id)
+    if conversation is None or (user_id is not None and conversation.user_id != user_id):
+        return {"messages": [], "details": ""}
+    return C.full_conversation(conversation)
+
+
+@functions("get-conversations")
+def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = None,
+                      routing: bool = False, routing_unassigned: bool = False,
+                      department: int | None = None, source: str = "", tag: str = ""):
+    if pagination < 0:
+        raise invalid_argument("pagination", "expected 0 or more.")
+    query = C.list_query()
+    if status_code in (None, ""):
+        query = query.where(Conversation.status_code.in_(INBOX_STATUSES))
+    elif C.check_status(status_code, allow_all=True) != "all":
+        query = query.where(Conversation.status_code == C.check_status(status_code))
+    if department is not None:
+        query = query.where(Conversation.department == department)
+    if source:
+        query = query.where(Conversation.source == C.check_source(source))
+    if tag:
+        tag = tag.strip()
+        query = query.where((Conversation.tags == tag) | Conversation.tags.startswith(tag + ",")
+                            | Conversation.tags.endswith("," + tag) | Conversation.tags.contains(f",{tag},"))
+    query = routing_filter(ctx, query, routing, routing_unassigned)
+    return C.list_rows(C.newest_first(query).limit(C.PAGE_SIZE).offset(pagination * C.PAGE_SIZE))
+
+
+@functions("get-new-conversations")
+def get_new_conversations(ctx, datetime: str, routing: bool = False, routing_unassigned: bool = False):
+    query = routing_filter(ctx, since_filter(C.list_query(), datetime), routing, routing_unassigned)
+    return C.list_rows(C.newest_first(query).limit(C.ONE_QUERY_LIMIT))
+
+
+@functions("get-user-conversations")
+def get_user_conversations(ctx, user_id: int, exclude_id: int | None = None, agents: bool = False):
+    query = C.list_query(with_user=False)
+    if agents:
+        query = query.where(Conversation.id.in_(
+            Message.select(Message.conversation).where(Message.user == user_id)))
+    else:
+        query = query.where(Conversation.user == user_id)
+    if exclude_id is not None:
+        query = query.where(Conversation.id != exclude_id)
+    return C.list_rows(C.newest_first(query).limit(C.ONE_QUERY_LIMIT))
+
+
+@functions("get-new-user-conversations")
+def get_new_user_conversations(ctx, user_id: int, datetime: str):
+    query = since_filter(C.list_query(with_user=False), datetime).where(Conversation.user == user_id)
+    return C.list_rows(C.newest_first(query).limit(C.ONE_QUERY_LIMIT))
+
+
+@functions("search-conversations")
+def search_conversations(ctx, search: str):
+    condition = C.search_condition(search)
+    if condition is None:
+        return []
+    return C.list_rows(C.newest_first(C.list_query().where(condition)).limit(C.PAGE_SIZE))
+
+
+@functions("search-user-conversations")
+def search_user_conversations(ctx, search: str, user_id: int):
+    condition = C.search_condition(search)
+    if condition is None:
+        return []
+    query = C.list_query(with_user=False).where(condition & (Conversation.user == user_id))
+    return C.list_rows(C.newest_first(query).limit(C.PAGE_SIZE))
+
+
+def optional_id(value):
+    """-1, false and "" mean none."""
+    if value in (None, False, "", -1, "-1", "false"):
+        return None
+    return value
+
+
+@functions("new-conversation")
+def new_conversation(ctx, user_id: int, status_code: int = 1, title: str = "",
+                     department: int | bool | None = None, agent_id: int | bool | None = None,
+                     source: str | bool = "", extra: str | bool = "", extra_2: str | bool = "",
+                     extra_3: str | bool = "", tags: str | list | bool = ""):
+    U.require_user(user_id)
+    agent_id = optional_id(agent_id)
+    if agent_id is not None:
+        require_agent(agent_id)
+    if isinstance(tags, list):
+        tags = ",".join(str(t).strip() for t in tags)
+    conversation = C.create_conversation(
+        ctx, user_id, status_code=C.check_status(status_code), title=U.check_name("title", title),
+        department=optional_id(department), agent_id=agent_id,
+        source=C.check_source(source or None), extra=extra or None, extra_2=extra_2 or None,
+        extra_3=extra_3 or None, tags=tags or None)
+    return C.full_conversation(conversation)
+
+
+def require_agent(agent_id):
+    agent = User.get_or_none((User.id == agent_id) & User.user_type.in_(AGENT_TYPES))
+    if agent is None:
+        raise ApiError("agent-not-found", f"No agent or admin has the ID {agent_id}.", 404)
+    return agent
+
+
+@functions("update-conversation-status")
+def update_conversation_status(ctx, conversation_id: int, status_code: str):
+    code = C.check_status(status_code)
+    conversation = C.require_conversation(conversation_id)
+    if conversation.status_code != code:
+        C.update_conversation(ctx, conversation, status_code=code)
+    return True
+
+
+@functions("update-conversation-department")
+def update_conversation_department(ctx, conversation_id: int, department: int | bool,
+                                   message: str = ""):
+    conversation = C.require_conversation(conversation_id)
+    C.update_conversation(ctx, conversation, department=optional_id(department))
+    return True
+
+
+@functions("update-conversation-agent")
+def update_conversation_agent(ctx, conversation_id: int, agent_id: int | bool, message: str = ""):
+    conversation = C.require_conversation(conversation_id)
+    agent_id = optional_id(agent_id)
+    if agent_id is not None:
+        require_agent(agent_id)
+    C.update_conversation(ctx, conversation, agent_id=agent_id)
+    return True
+
+
+@functions("count-conversations")
+def count_conversations(ctx, status_code: str | int | bool = False):
+    query = Conversation.select()
+    if status_code not in (False, None, ""):
+        query = query.where(Conversation.status_code == C.check_status(status_code))
+    return query.count()
+
+
+@functions("check-conversations-assignment")
+def check_conversations_assignment(ctx, conversation_ids: IdList, agent_id: int | bool = False,
+                                   department_id: int | bool = False):
+    query = Conversation.select(Conversation.id).where(Conversation.id.in_(list(conversation_ids) or [0]))
+    if agent_id is not False:
+        query = query.where(Conversation.agent_id == agent_id)
+    if department_id is not False:
+        query = query.where(Conversation.department == department_id)
+    return [row[0] for row in query.order_by(Conversation.id).tuples()]
+
+
+def last_agent(conversation_id):
+    return (User.select(User.id, User.first_name, User.last_name, User.email)
+            .join(Message, on=(Message.user == User.id))
+            .where((Message.conversation == conversation_id) & User.user_type.in_(AGENT_TYPES))
+            .order_by(Message.id.desc()).first())
+
+
+@functions("get-last-agent-in-conversation")
+def get_last_agent_in_conversation(ctx, conversation_id: int):
+    agent = last_agent(conversation_id)
+    if agent is None:
+        return False
+    return {"id": agent.id, "first_name": agent.first_name, "last_name": agent.last_name,
+            "email": agent.email, "password": ""}
+
+
+@functions("get-user-from-conversation")
+def get_user_from_conversation(ctx, conversation_id: int, agent: bool = False):
+    if agent:
+        user = last_agent(conversation_id)
+    else:
+        user = (User.select(User.id, User.email).join(Conversation, on=(Conversation.user == User.id))
+                .where(Conversation.id == conversation_id).first())
+    if user is None:
+        return False
+    return {"id": str(user.id), "email": user.email}
+
+
+@functions("get-agents-in-conversation")
+def get_agents_in_conversation(ctx, conversation_id: IdList):
+    rows = (User.select(User.id, User.first_name, User.last_name, User.profile_image,
+                        Message.conversation.alias("conversation_id"), fn.MIN(Message.id).alias("first"))
+            .join(Message, on=(Message.user == User.id))
+            .where(Message.conversation.in_(list(conversation_id) or [0])
+                   & User.user_type.in_(AGENT_TYPES))
+            .group_by(User.id, User.first_name, User.last_name, User.profile_image, Message.conversation)
+            .order_by(Message.conversation, fn.MIN(Message.id)).dicts())
+    result = {}
+    for row in rows:
+        result.setdefault(str(row["conversation_id"]), []).append({
+            "id": row["id"], "first_name": row["first_name"], "last_name": row["last_name"],
+            "profile_image": row["profile_image"], "conversation_id": row["conversation_id"]})
+    return result

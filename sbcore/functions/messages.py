@@ -1,0 +1,257 @@
+"""Messages: sending, editing, deleting, polling, transcripts and bot messages."""
+
+import csv
+import json
+from datetime import timedelta
+
+from peewee import fn
+
+from .. import conversations as C
+from .. import uploads
+from .. import users as U
+from ..db import format_datetime, utcnow
+from ..errors import ApiError, invalid_argument
+from ..hooks import hookimpl
+from ..models import BotMessageSent, Conversation, Message, User
+from ..registry import FunctionSet, IdList, Json
+from ..search import search_backend
+from ..settings import Setting
+from .files import safe_cell
+from .users import ensure_bot, parse_since
+
+functions = FunctionSet()
+BOT_MESSAGES = ("welcome", "follow_up", "offline")
+BOT_MESSAGE_DEFAULT = {"active": False, "title": "", "message": ""}
+BOT_MESSAGE_EVERY = timedelta(days=10)
+
+
+@hookimpl
+def sbcore_register_functions():
+    return functions.api_functions()
+
+
+@hookimpl
+def sbcore_register_settings():
+    return [
+        Setting("transcript-type", "select", "csv", "The file type of transcripts: csv or txt."),
+        Setting("welcome-message", "multi-input", dict(BOT_MESSAGE_DEFAULT),
+                "The bot's welcome message: {active, title, message}."),
+        Setting("follow-up-message", "multi-input", dict(BOT_MESSAGE_DEFAULT),
+                "The bot's follow-up message: {active, title, message}."),
+        Setting("offline-message", "multi-input", dict(BOT_MESSAGE_DEFAULT),
+                "The bot's message when no agent is online: {active, title, message}."),
+    ]
+
+
+@hookimpl
+def sbcore_channel_send(ctx, conversation, message, attachments):
+    """The core's own channel: tickets (``tk``), whose messages stay in the conversation."""
+    if conversation.source == "tk":
+        return True
+    return None
+
+
+def send(ctx, user_id, conversation_id, message, attachments, payload, status):
+    sender = U.require_user(user_id)
+    conversation = C.require_conversation(conversation_id)
+    stored_attachments = C.check_attachments(attachments)
+    if not message.strip() and not stored_attachments:
+        raise ApiError("empty-message", "A message needs text or attachments.")
+    return C.add_message(ctx, sender, conversation, message, stored_attachments,
+                         C.check_payload(payload), status)
+
+
+@functions("send-message")
+def send_message(ctx, user_id: int, conversation_id: int, message: str = "",
+                 attachments: list | None = None, conversation_status_code: str | int | None = None,
+                 payload: dict | None = None, queue: bool = False, recipient_id: int | None = None):
+    sent = send(ctx, user_id, conversation_id, message, attachments, payload, conversation_status_code)
+    return {"status": "success", "message-id": sent.id, "queue": False, "notifications": [],
+            "message": sent.message}
+
+
+@functions("update-message")
+def update_message(ctx, message_id: int, message: str | None = None,
+                   attachments: list | None = None, payload: dict | None = None):
+    row = C.require_message(message_id)
+    changes = {}
+    if message is not None:
+        changes["message"] = message
+    if attachments is not None:
+        changes["attachments"] = C.check_attachments(attachments)
+    if payload is not None:
+        changes["payload"] = C.check_payload(payload)
+    if changes:
+        Message.update(**changes).where(Message.id == row.id).execute()
+        row = Message.get_by_id(row.id)
+        C.index_message(row)
+        ctx.hook.sbcore_on_message_updated(ctx=ctx, message=row)
+    return True
+
+
+@functions("delete-message")
+def delete_message(ctx, message_id: int):
+    row = C.require_message(message_id)
+    Message.delete().where(Message.id == row.id).execute()
+    search_backend().delete("messages", [row.id])
+    C.refresh_last_message(row.conversation_id)
+    ctx.hook.sbcore_on_message_deleted(ctx=ctx, message=row)
+    return True
+
+
+@functions("delete-attachments")
+def delete_attachments(ctx, conversation_id: int | bool = False, message_id: int | bool = False):
+    if message_id is not False:
+        query = Message.select().where(Message.id == C.require_message(message_id).id)
+    elif conversation_id is not False:
+        query = Message.select().where(Message.conversation == C.require_conversation(conversation_id).id)
+    else:
+        raise ApiError("missing-argument", "delete-attachments takes a conversation_id or a message_id.")
+    messages = list(query.where(Message.attachments != ""))
+    urls = [item[1] for m in messages for item in C.attachment_list(m.attachments) if len(item) > 1]
+    if messages:
+        Message.update(attachments="").where(Message.id.in_([m.id for m in messages])).execute()
+        for m in messages:
+            m.attachments = ""
+            C.index_message(m)
+    uploads.remove_urls(ctx.config, urls)
+    return True
+
+
+@functions("update-messages-status")
+def update_messages_status(ctx, message_ids: IdList, user_id: int | None = None):
+    Message.update(status_code=2).where(Message.id.in_(list(message_ids) or [0])).execute()
+    return True
+
+
+@functions("get-new-messages")
+def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | None = None):
+    since = parse_since(datetime)
+    if user_id is not None and not Conversation.select().where(
+            (Conversation.id == conversation_id) & (Conversation.user == user_id)).exists():
+        return []
+    query = Message.select().where(Message.conversation == conversation_id)
+    if isinstance(since, int):
+        query = query.where(Message.id > since)
+    else:
+        query = query.where(Message.creation_time > since)
+    return C.message_rows(query.limit(C.ONE_QUERY_LIMIT))
+
+
+@functions("get-last-message")
+def get_last_message(ctx, conversation_id: int, exclude_message: str | bool = False,
+                     user_id: int | bool = False):
+    query = Message.select(Message.message, Message.attachments, Message.payload).where(
+        Message.conversation == conversation_id)
+    if exclude_message is not False:
+        query = query.where(Message.message != exclude_message)
+    if user_id is not False:
+        query = query.where(Message.user == user_id)
+    last = query.order_by(Message.id.desc()).first()
+    if last is None:
+        return False
+    return {"message": last.message, "attachments": last.attachments, "payload": last.payload}
+
+
+@functions("transcript")
+def transcript(ctx, conversation_id: int, type: str | bool = False):
+    kind = type or ctx.settings.get("transcript-type")
+    if kind not in ("csv", "txt"):
+        raise invalid_argument("type", "csv, txt or false.")
+    conversation = C.get_conversation(conversation_id)
+    if conversation is None:
+        return False
+    rows = C.message_rows(Message.select().where(Message.conversation == conversation.id))
+    relative, path = uploads.new_file(ctx.config, "transcripts", f"-conversation-{conversation.id}.{kind}")
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        if kind == "csv":
+            writer = csv.writer(handle)
+            writer.writerow(["id", "user_id", "name", "user_type", "creation_time", "message",
+                             "attachments"])
+            for row in rows:
+                names = " ".join(a[1] for a in C.attachment_list(row["attachments"]) if len(a) > 1)
+                writer.writerow([safe_cell(v) for v in (
+                    row["id"], row["user_id"], f"{row['first_name']} {row['last_name']}".strip(),
+                    row["user_type"], row["creation_time"], row["message"], names)])
+        else:
+            handle.write(f"Conversation #{conversation.id} {conversation.title}\n\n")
+            for row in rows:
+                name = f"{row['first_name']} {row['last_name']}".strip()
+                handle.write(f"[{row['creation_time']}] {name}: {row['message']}\n")
+                for attachment in C.attachment_list(row["attachments"]):
+                    if len(attachment) > 1:
+                        handle.write(f"    attachment: {attachment[0]} {attachment[1]}\n")
+    return ctx.upload_url(relative)
+
+
+@functions("direct-message")
+def direct_message(ctx, user_ids: IdList, message: str, subject: str | bool = False):
+    if subject:
+        raise ApiError("email-not-configured", "direct-message with a subject also sends an email, "
+                       "and no email sender is configured.", 400)
+    if not message.strip():
+        raise ApiError("empty-message", "A message needs text.")
+    ids = list(dict.fromkeys(user_ids))
+    users = {u.id: u for u in User.select().where(User.id.in_(ids or [0]))}
+    missing = [i for i in ids if i not in users]
+    if missing:
+        raise ApiError("user-not-found", f"No user has the ID {missing[0]}.", 404)
+    sender = U.require_user(ctx.caller_id) if ctx.caller_id else ensure_bot(ctx)
+    latest = dict(Conversation.select(Conversation.user, fn.MAX(Conversation.id))
+                  .where(Conversation.user.in_(ids or [0]) & (Conversation.status_code != 4))
+                  .group_by(Conversation.user).tuples())
+    existing = {c.id: c for c in Conversation.select().where(Conversation.id.in_(list(latest.values()) or [0]))}
+    for user_id in ids:
+        conversation = existing.get(latest.get(user_id)) or C.create_conversation(ctx, user_id)
+        C.add_message(ctx, sender, conversation, message)
+    return True
+
+
+@functions("messaging-platforms-send-message")
+def messaging_platforms_send_message(ctx, conversation_id: int, message: str = "",
+                                     attachments: list | None = None, user: Json = None,
+                                     source: Json = None):
+    conversation = C.require_conversation(conversation_id)
+    if isinstance(source, dict) and source.get("source"):
+        conversation.source = C.check_source(source["source"])
+    elif isinstance(source, str) and source:
+        conversation.source = C.check_source(source)
+    C.check_attachments(attachments)
+    if not conversation.source:
+        return False  # a web chat: the message is already where the user reads it
+    if conversation.source == "em":
+        raise ApiError("email-not-configured",
+                       "The conversation's source is email, and no email sender is configured.", 400)
+    result = ctx.hook.sbcore_channel_send(ctx=ctx, conversation=conversation, message=message,
+                                          attachments=attachments or [])
+    if result is None:
+        raise ApiError("channel-not-available", f"No installed plugin sends messages to the source "
+                       f"'{conversation.source}'.", 400)
+    return True if result is True else result
+
+
+@functions("execute-bot-message")
+def execute_bot_message(ctx, name: str, conversation_id: int, last_user_message: str | bool = False,
+                        check: bool = True):
+    if name not in BOT_MESSAGES:
+        raise invalid_argument("name", f"one of {', '.join(BOT_MESSAGES)}.")
+    conversation = C.require_conversation(conversation_id)
+    settings = ctx.settings.get(name.replace("_", "-") + "-message")
+    if not settings.get("active") or not str(settings.get("message", "")).strip():
+        return False
+    record = BotMessageSent.get_or_none((BotMessageSent.user == conversation.user_id)
+                                        & (BotMessageSent.name == name))
+    if check and record is not None and record.sent > utcnow() - BOT_MESSAGE_EVERY:
+        return False
+    sent = C.add_message(ctx, ensure_bot(ctx), conversation, settings["message"],
+                         payload=json.dumps({"bot_message": name}))
+    if record is None:
+        BotMessageSent.create(user=conversation.user_id, name=name, sent=utcnow())
+    else:
+        BotMessageSent.update(sent=utcnow()).where(BotMessageSent.id == record.id).execute()
+    return {"message": sent.message, "attachments": [], "id": sent.id,
+            "settings": {"active": True, "title": settings.get("title", ""),
+                         "message": settings["message"]}}
+
+
+__all__ = ["format_datetime"]
