@@ -1,0 +1,63 @@
+"""Search goes through each database's full-text index (the query plan shows it), and
+the conversation lists don't grow their query count with their rows."""
+
+import pytest
+
+from sbcore import db as dbmod
+from sbcore.search import search_backend
+
+EXPECTED_PLAN = {
+    "sqlite": "VIRTUAL TABLE INDEX",        # FTS5
+    "mysql": "fulltext",                    # InnoDB FULLTEXT
+    "postgres": "Bitmap Index Scan on sb_search_",  # GIN over tsvector
+}
+
+
+@pytest.mark.parametrize("index", ["users", "conversations", "messages"])
+def test_full_text_index_in_the_plan(ctx, index):
+    kind = dbmod.kind()
+    sql, params = search_backend().match(index, "invoice refund")
+    database = dbmod.database
+    if kind == "postgres":
+        database.execute_sql("SET enable_seqscan = off")  # tiny tables: prove the index is usable
+    prefix = "EXPLAIN QUERY PLAN " if kind == "sqlite" else "EXPLAIN "
+    plan = " ".join(str(cell) for row in database.execute_sql(prefix + sql, params).fetchall()
+                    for cell in row)
+    if kind == "postgres":
+        database.execute_sql("SET enable_seqscan = on")
+    assert EXPECTED_PLAN[kind] in plan, plan
+
+
+def seed(api, visitor, count):
+    for i in range(count):
+        cid = int(api.ok("new-conversation", user_id=visitor, title=f"topic{i}")["details"]["id"])
+        api.ok("send-message", user_id=visitor, conversation_id=cid, message=f"needle number {i}")
+
+
+@pytest.mark.parametrize("function, fields, expected", [
+    ("get-conversations", {}, 2),            # admin token, the page with last messages and users
+    ("get-new-conversations", {"datetime": "0"}, 2),
+    ("search-conversations", {"search": "needle"}, 2),
+    ("get-user-conversations", {}, 2),
+])
+def test_conversation_lists_keep_their_query_count(api, visitor, assert_query_count, function,
+                                                   fields, expected):
+    if function == "get-user-conversations":
+        fields = {"user_id": visitor}
+    seed(api, visitor, 2)
+    with assert_query_count(expected):
+        few = api.ok(function, **fields)
+    seed(api, visitor, 12)
+    with assert_query_count(expected):
+        many = api.ok(function, **fields)
+    assert len(many) == len(few) + 12
+
+
+def test_conversation_reads_keep_their_query_count(api, visitor, assert_query_count):
+    cid = int(api.ok("new-conversation", user_id=visitor)["details"]["id"])
+    for i in range(15):
+        api.ok("send-message", user_id=visitor, conversation_id=cid, message=str(i))
+    with assert_query_count(4):  # admin, conversation, its user, messages with authors
+        assert len(api.ok("get-conversation", conversation_id=cid)["messages"]) == 15
+    with assert_query_count(2):
+        assert len(api.ok("get-new-messages", conversation_id=cid, datetime="0")) == 15
