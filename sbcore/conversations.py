@@ -8,7 +8,7 @@ from . import db as dbmod
 from .db import utcnow
 from .errors import ApiError, invalid_argument, not_found
 from .models import Conversation, Message, User
-from .models.conversations import INBOX_STATUSES, STATUS_CODES
+from .models.conversations import STATUS_CODES, box_of
 from .models.users import AGENT_TYPES
 from .search import normalise, search_backend, words
 
@@ -235,7 +235,8 @@ def index_message(message):
 def create_conversation(ctx, user_id, status_code=1, title="", department=None, agent_id=None,
                         source=None, extra=None, extra_2=None, extra_3=None, tags=None):
     now = utcnow()
-    conversation = Conversation.create(user=user_id, status_code=status_code, title=title or "",
+    conversation = Conversation.create(user=user_id, status_code=status_code, box=box_of(status_code),
+                                       title=title or "",
                                        department=department, agent_id=agent_id, source=source,
                                        extra=extra, extra_2=extra_2, extra_3=extra_3, tags=tags,
                                        creation_time=now, last_update_time=now)
@@ -265,7 +266,7 @@ def add_message(ctx, sender, conversation, text_value, attachments="", payload="
                              attachments=attachments, payload=payload, creation_time=now)
     changes = {"last_message_id": message.id, "last_update_time": now}
     if status != conversation.status_code:
-        changes["status_code"] = status
+        changes.update(status_code=status, box=box_of(status))
     Conversation.update(**changes).where(Conversation.id == conversation.id).execute()
     for key, value in changes.items():
         setattr(conversation, key, value)
@@ -285,7 +286,10 @@ def refresh_last_message(conversation_id):
 
 
 def update_conversation(ctx, conversation, **changes):
-    Conversation.update(**changes).where(Conversation.id == conversation.id).execute()
+    stored = dict(changes)
+    if "status_code" in changes:
+        stored["box"] = box_of(changes["status_code"])
+    Conversation.update(**stored).where(Conversation.id == conversation.id).execute()
     for key, value in changes.items():
         setattr(conversation, key, value)
     if "title" in changes or "tags" in changes:

@@ -61,3 +61,14 @@ def test_conversation_reads_keep_their_query_count(api, visitor, assert_query_co
         assert len(api.ok("get-conversation", conversation_id=cid)["messages"]) == 15
     with assert_query_count(2):
         assert len(api.ok("get-new-messages", conversation_id=cid, datetime="0")) == 15
+
+
+def test_inbox_page_reads_an_index_range_without_sorting(ctx):
+    if dbmod.kind() != "sqlite":
+        pytest.skip("the plan's wording is SQLite's; the index exists on every database")
+    from sbcore import conversations as C
+    from sbcore.models import Conversation
+    sql, params = C.newest_first(C.list_query().where(Conversation.box == 0)).limit(100).sql()
+    plan = " ".join(row[3] for row in dbmod.database.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+    assert "sb_conversations_box_last_update_time" in plan
+    assert "TEMP B-TREE" not in plan, plan

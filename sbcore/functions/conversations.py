@@ -7,7 +7,6 @@ from .. import users as U
 from ..errors import ApiError, invalid_argument
 from ..hooks import hookimpl
 from ..models import Conversation, Message, User
-from ..models.conversations import INBOX_STATUSES
 from ..models.users import AGENT_TYPES
 from ..registry import FunctionSet, IdList
 from ..search import search_backend
@@ -64,7 +63,7 @@ def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = 
         raise invalid_argument("pagination", "expected 0 or more.")
     query = C.list_query()
     if status_code in (None, ""):
-        query = query.where(Conversation.status_code.in_(INBOX_STATUSES))
+        query = query.where(Conversation.box == 0)  # the inbox: not archived, not trashed
     elif C.check_status(status_code, allow_all=True) != "all":
         query = query.where(Conversation.status_code == C.check_status(status_code))
     if department is not None:

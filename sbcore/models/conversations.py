@@ -7,6 +7,10 @@ STATUS_CODES = (0, 1, 2, 3, 4)  # live, waiting for the user, waiting for an age
 INBOX_STATUSES = (0, 1, 2)
 
 
+def box_of(status_code):
+    return 0 if status_code in INBOX_STATUSES else status_code
+
+
 class Conversation(BaseModel):
     user = pw.ForeignKeyField(User, backref="conversations", on_delete="CASCADE")
     title = pw.CharField(max_length=191, default="")
@@ -23,10 +27,14 @@ class Conversation(BaseModel):
     # message (or of the creation) and the id of the last message.
     last_update_time = pw.DateTimeField(default=utcnow, index=True)
     last_message_id = pw.IntegerField(null=True)
+    # 0 while the conversation is in the inbox (status 0, 1 or 2), else its status: the
+    # inbox is then one range of the (box, last_update_time) index, with no sort.
+    box = pw.SmallIntegerField(default=0)
 
     class Meta:
         table_name = "sb_conversations"
-        indexes = ((("status_code", "last_update_time"), False),
+        indexes = ((("box", "last_update_time"), False),
+                   (("status_code", "last_update_time"), False),
                    (("user", "last_update_time"), False))
 
 
