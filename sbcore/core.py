@@ -6,6 +6,7 @@ validation and transaction as an HTTP request."""
 
 import logging
 import secrets
+import threading
 
 from . import db as dbmod
 from .config import Config
@@ -31,6 +32,28 @@ class Context:
         self.settings = core.settings
         self.presence = core.presence
         self.caller_id = caller_id
+        self.events_emitted = 0
+        self._deferred = None
+
+    def emit(self, name, data):
+        """Write webhook event ``name`` in the current transaction (see sbcore.webhooks)."""
+        self.emit_many(name, [data])
+
+    def emit_many(self, name, items):
+        from .webhooks import record
+        record(self, name, items)
+
+    def defer(self, fn):
+        """Run ``fn`` at the end of the current API call, still inside its transaction
+        (immediately when there is no call)."""
+        if self._deferred is None:
+            fn()
+        else:
+            self._deferred.append(fn)
+
+    def run_deferred(self):
+        while self._deferred:
+            self._deferred.pop(0)()
 
     def upload_url(self, relative_path):
         return self.config.upload_url(relative_path)
@@ -51,6 +74,7 @@ class Core:
         self.database = dbmod.init_database(self.config.database_url)
         self.presence = make_presence(self.config.redis_url)
         self._secret_key = self.config.secret_key or None
+        self.outbox_signal = threading.Event()  # set after a commit that wrote events
 
     # --- schema and secrets ---
 
@@ -97,9 +121,15 @@ class Core:
         """Run function ``name`` with raw request ``fields`` in one transaction."""
         function = self.function(name)
         arguments = function.bind(fields)
+        ctx = self.context(caller_id)
+        ctx._deferred = []
         with dbmod.connection():
             with self.database.atomic():
-                return function.fn(self.context(caller_id), **arguments)
+                result = function.fn(ctx, **arguments)
+                ctx.run_deferred()
+        if ctx.events_emitted:
+            self.outbox_signal.set()
+        return result
 
     def call(self, name, **arguments):
         """The in-process client: ``core.call("get-user", user_id=1)``."""

@@ -19,6 +19,7 @@ DEFAULT_PLUGINS = (
     "sbcore.functions.messages",
     "sbcore.functions.notes",
     "sbcore.worker",
+    "sbcore.webhooks",
 )
 
 

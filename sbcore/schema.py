@@ -6,7 +6,7 @@ shipped, a change to those tables is a new numbered migration using the migrator
 
 from .hooks import hookimpl
 from .migrations import Migration
-from .models import CONVERSATION_MODELS, CORE_MODELS, AppliedMigration
+from .models import CONVERSATION_MODELS, CORE_MODELS, EVENT_MODELS, AppliedMigration
 from .search import search_backend
 
 
@@ -26,7 +26,7 @@ def create_conversation_tables(database, migrator):
 
 @hookimpl
 def sbcore_register_models():
-    return CORE_MODELS + CONVERSATION_MODELS
+    return CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS
 
 
 @hookimpl
@@ -36,4 +36,6 @@ def sbcore_register_migrations():
         Migration("core", 2, "user search index", create_user_search),
         Migration("core", 3, "notes, ratings, bot messages; conversation and message search",
                   create_conversation_tables),
+        Migration("core", 4, "webhook outbox", lambda database, migrator:
+                  database.create_tables(EVENT_MODELS)),
     ]

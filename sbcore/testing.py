@@ -276,3 +276,66 @@ def assert_shape(value, example, path="response"):
             f"{path}: expected a number, got {value!r}"
     elif isinstance(example, str):
         assert value is None or isinstance(value, str), f"{path}: expected a string, got {value!r}"
+
+
+def reference_webhook(name):
+    """The reference's example body of webhook ``name``."""
+    import re
+    folder = reference_dir()
+    if folder is None:
+        pytest.skip("shared/reference not found beside the checkout (set SB_REFERENCE_DIR)")
+    with open(os.path.join(folder, "support-board-web-api.txt"), encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith('{ "function": "%s"' % name):
+                return json.loads(re.sub(r"\\/", "/", line))
+    raise AssertionError(f"no example of the webhook {name}")
+
+
+class Receiver:
+    """A webhook receiver on loopback: records every request, answers the statuses
+    queued in ``statuses`` (200 once they run out), optionally slowly."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.requests = []
+        self.statuses = []
+        self.delay = 0.0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with receiver.lock:
+                    receiver.requests.append((dict(self.headers), raw))
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                if receiver.delay:
+                    import time
+                    time.sleep(receiver.delay)
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def bodies(self):
+        return [json.loads(raw) for _, raw in self.requests]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()

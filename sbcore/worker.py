@@ -77,19 +77,28 @@ def run_due_jobs(core, force=False):
 
 
 def run_forever(core, stop=None, tick=1.0):
+    """Deliver the outbox and run due jobs until ``stop``; a commit that wrote events
+    wakes the loop at once (``core.outbox_signal``)."""
+    from .webhooks import deliver_pending
     stop = stop or threading.Event()
+    next_jobs = 0.0
     while not stop.is_set():
+        core.outbox_signal.clear()
         try:
-            run_due_jobs(core)
+            while deliver_pending(core) != (0, 0) and not stop.is_set():
+                pass
+            if time.time() >= next_jobs:
+                run_due_jobs(core)
+                next_jobs = time.time() + tick
         except Exception:
             log.exception("worker tick failed")
-        stop.wait(tick)
+        core.outbox_signal.wait(tick)
 
 
 def start_inline(core):
     """The inline worker thread of a server process (``SB_WORKER=inline``)."""
     stop = threading.Event()
-    thread = threading.Thread(target=run_forever, args=(core, stop, 5.0),
+    thread = threading.Thread(target=run_forever, args=(core, stop, 1.0),
                               name="sbcore-worker", daemon=True)
     thread.start()
     return stop

@@ -135,7 +135,11 @@ def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | No
         query = query.where(Message.id > since)
     else:
         query = query.where(Message.creation_time > since)
-    return C.message_rows(query.limit(C.ONE_QUERY_LIMIT))
+    rows = C.message_rows(query.limit(C.ONE_QUERY_LIMIT))
+    if rows:
+        from ..webhooks import new_messages_data
+        ctx.emit("new-messages", new_messages_data(conversation_id, rows))
+    return rows
 
 
 @functions("get-last-message")

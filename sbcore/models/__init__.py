@@ -1,6 +1,7 @@
 """Tables by aggregate. Importing creates nothing: migrations do."""
 
 from .conversations import BotMessageSent, Conversation, Message, Note, Rating
+from .events import Event
 from .settings import Setting
 from .system import AppliedMigration, JobRun
 from .users import LoginSession, Typing, User, UserDetail
@@ -8,7 +9,8 @@ from .users import LoginSession, Typing, User, UserDetail
 CORE_MODELS = [User, UserDetail, LoginSession, Typing, Setting, Conversation, Message,
                AppliedMigration, JobRun]
 CONVERSATION_MODELS = [Note, Rating, BotMessageSent]
+EVENT_MODELS = [Event]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
-           "CORE_MODELS", "CONVERSATION_MODELS"]
+           "Event", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS"]

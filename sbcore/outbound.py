@@ -1,0 +1,71 @@
+"""The one outbound-HTTP helper: every request the server makes on a user's behalf
+(webhooks, imports, integrations) goes through ``request``, which allows http and
+https only and refuses loopback, private, link-local and reserved addresses unless
+``SB_ALLOW_PRIVATE_NETWORK`` is on. Redirects are not followed."""
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+import requests
+
+from .errors import ApiError
+
+DEFAULT_TIMEOUT = 10.0
+
+
+class OutboundRefused(ValueError):
+    """A URL the server will not fetch."""
+
+
+def public_address(address):
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_url(config, url):
+    """Raise OutboundRefused unless ``url`` is an http(s) URL whose host resolves only
+    to public addresses (any address when private networks are allowed)."""
+    if not isinstance(url, str) or not url:
+        raise OutboundRefused("no URL")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OutboundRefused(f"only http and https URLs are fetched, not {url!r}")
+    if parts.username or parts.password:
+        raise OutboundRefused("URLs with credentials are not fetched")
+    if config.allow_private_network:
+        return url
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                                   type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise OutboundRefused(f"the host {parts.hostname!r} does not resolve: {error}")
+    for info in infos:
+        if not public_address(info[4][0]):
+            raise OutboundRefused(f"{parts.hostname} resolves to the private address {info[4][0]}; "
+                                  "set SB_ALLOW_PRIVATE_NETWORK to allow it")
+    return url
+
+
+def request(config, method, url, timeout=DEFAULT_TIMEOUT, session=None, **kwargs):
+    """``requests.request`` after the URL check; raises OutboundRefused or requests'
+    own exceptions."""
+    check_url(config, url)
+    kwargs.setdefault("allow_redirects", False)
+    return (session or requests).request(method, url, timeout=timeout, **kwargs)
+
+
+def call_service(config, method, url, service, **kwargs):
+    """For API functions: a refused URL is a 400, a failed or non-2xx remote a 502."""
+    try:
+        response = request(config, method, url, **kwargs)
+    except OutboundRefused as error:
+        raise ApiError("url-not-allowed", str(error), 400)
+    except requests.RequestException as error:
+        raise ApiError(f"{service}-error", f"{service} could not be reached: {error}", 502)
+    if not 200 <= response.status_code < 300:
+        raise ApiError(f"{service}-error",
+                       f"{service} answered {response.status_code}: {response.text[:300]}", 502)
+    return response
