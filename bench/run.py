@@ -11,6 +11,7 @@ import os
 import platform
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -119,8 +120,14 @@ def fill(env, count, seed):
     return token, ids, timings, total
 
 
+def interrupted(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv=None):
     args = parse_args(argv)
+    for signum in (signal.SIGINT, signal.SIGTERM):  # so that `finally` stops gunicorn
+        signal.signal(signum, interrupted)
     tmp = tempfile.mkdtemp(prefix="sbcore-bench-")
     database = args.database or f"sqlite:///{os.path.join(tmp, 'bench.db')}"
     port = free_port()
@@ -131,21 +138,27 @@ def main(argv=None):
           f"{args.concurrency} threads, {args.workers} gunicorn workers, {kind}")
     if args.database:
         print(f"note: {database} is not emptied; the generated users are appended to it")
-    process = None
+    process, keep = None, False
     try:
         token, ids, timings, total = fill(env, args.users, args.seed)
         print(f"generated {len(ids)} users in {timings['insert']:.1f} s, indexed in "
-              f"{timings['reindex']:.1f} s; the database holds {total} users")
+              f"{timings['reindex']:.1f} s, analyzed in {timings['analyze']:.1f} s; "
+              f"the database holds {total} users")
         process, url = start_server(env, port, args.workers, os.path.join(tmp, "gunicorn.log"))
         target = users.Target(url, token, ids, pages=max(1, -(-total // 100)))
         results = users.run_all(target, args.requests, args.concurrency, args.seed)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
     except BaseException:
+        keep = True
         print(f"failed; the database and gunicorn log are kept in {tmp}", file=sys.stderr)
         raise
     finally:
         if process is not None:
             stop_server(process)
-    shutil.rmtree(tmp, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, database {kind}, "
