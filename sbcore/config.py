@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 DEFAULTS = {
     "SB_DATABASE_URL": "sqlite:///data/sbcore.db",
     "SB_UPLOADS_DIR": "data/uploads",
+    "SB_DATA_DIR": "data",
     "SB_PUBLIC_URL": "http://127.0.0.1:8000",
     "SB_REDIS_URL": "",
     "SB_WORKER": "inline",
@@ -44,6 +45,7 @@ def read_env_file(path):
 class Config:
     database_url: str = DEFAULTS["SB_DATABASE_URL"]
     uploads_dir: str = DEFAULTS["SB_UPLOADS_DIR"]
+    data_dir: str = DEFAULTS["SB_DATA_DIR"]
     public_url: str = DEFAULTS["SB_PUBLIC_URL"]
     redis_url: str = ""
     worker: str = "inline"
@@ -66,6 +68,7 @@ class Config:
         return cls(
             database_url=values["SB_DATABASE_URL"],
             uploads_dir=values["SB_UPLOADS_DIR"],
+            data_dir=values["SB_DATA_DIR"],
             public_url=values["SB_PUBLIC_URL"].rstrip("/"),
             redis_url=values["SB_REDIS_URL"],
             worker=worker,

@@ -18,6 +18,11 @@ DEFAULT_PLUGINS = (
     "sbcore.functions.conversations",
     "sbcore.functions.messages",
     "sbcore.functions.notes",
+    "sbcore.functions.settings",
+    "sbcore.functions.articles",
+    "sbcore.functions.utilities",
+    "sbcore.functions.system",
+    "sbcore.functions.translations",
     "sbcore.worker",
     "sbcore.webhooks",
 )

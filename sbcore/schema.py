@@ -6,7 +6,8 @@ shipped, a change to those tables is a new numbered migration using the migrator
 
 from .hooks import hookimpl
 from .migrations import Migration
-from .models import CONVERSATION_MODELS, CORE_MODELS, EVENT_MODELS, AppliedMigration
+from .models import (ARTICLE_MODELS, CONVERSATION_MODELS, CORE_MODELS, EVENT_MODELS,
+                     AppliedMigration)
 from .search import search_backend
 
 
@@ -24,9 +25,14 @@ def create_conversation_tables(database, migrator):
     search_backend(database).create_index("messages")
 
 
+def create_article_tables(database, migrator):
+    database.create_tables(ARTICLE_MODELS)
+    search_backend(database).create_index("articles")
+
+
 @hookimpl
 def sbcore_register_models():
-    return CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS
+    return CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS
 
 
 @hookimpl
@@ -38,4 +44,5 @@ def sbcore_register_migrations():
                   create_conversation_tables),
         Migration("core", 4, "webhook outbox", lambda database, migrator:
                   database.create_tables(EVENT_MODELS)),
+        Migration("core", 5, "knowledge base", create_article_tables),
     ]

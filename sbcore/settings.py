@@ -3,7 +3,9 @@ theirs through ``sbcore_register_settings``. Stored values are JSON in
 ``sb_settings``; a value of the wrong type is refused."""
 
 import json
+import re
 from dataclasses import dataclass
+from typing import Callable, Optional
 
 from .errors import ApiError
 from .hooks import hookimpl
@@ -22,6 +24,7 @@ class Setting:
     type: str
     default: object
     doc: str = ""
+    validate: Optional[Callable] = None  # validate(value) -> value, raising ApiError
 
     def check(self, value):
         expected = TYPES[self.type]
@@ -32,7 +35,46 @@ class Setting:
         if not ok:
             raise ApiError("invalid-setting-value",
                            f"The setting '{self.id}' takes a value of type {self.type}.", 400)
+        return self.validate(value) if self.validate else value
+
+
+def invalid(setting_id, why):
+    return ApiError("invalid-setting-value", f"The setting '{setting_id}' is invalid: {why}", 400)
+
+
+COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|rgba?\(\s*\d{1,3}\s*,\s*\d{1,3}\s*,\s*\d{1,3}\s*"
+                    r"(,\s*(0|1|0?\.\d+)\s*)?\))$")
+
+
+def check_colour(value, setting_id="colour"):
+    if not isinstance(value, str) or not COLOUR.match(value.strip()):
+        raise invalid(setting_id, f"'{value}' is not a hex (#rrggbb) or rgb(r, g, b) colour.")
+    return value.strip()
+
+
+def list_of_records(setting_id, keys, required):
+    """A validator: a list of objects with only ``keys``, the ``required`` ones non-empty
+    strings or numbers."""
+    def validate(value):
+        for item in value:
+            if not isinstance(item, dict) or set(item) - set(keys):
+                raise invalid(setting_id, f"each item is an object with {', '.join(keys)}.")
+            for key in keys:
+                if key in item and not isinstance(item[key], (str, int, float)):
+                    raise invalid(setting_id, f"'{key}' must be text.")
+                if key in required and str(item.get(key, "")).strip() == "":
+                    raise invalid(setting_id, f"'{key}' is required.")
         return value
+    return validate
+
+
+def check_departments(value):
+    list_of_records("departments", ("department-id", "department-name", "department-color",
+                                    "department-image"), ("department-id", "department-name"))(value)
+    ids = [str(item["department-id"]) for item in value]
+    if len(ids) != len(set(ids)) or not all(i.isdigit() for i in ids):
+        raise invalid("departments", "department ids are distinct whole numbers.")
+    return value
 
 
 CORE_SETTINGS = [
@@ -42,12 +84,27 @@ CORE_SETTINGS = [
             "A typing indicator expires this many seconds after the last set-typing."),
     Setting("login-cookie-days", "number", 30,
             "A login cookie from login or update-login expires after this many days."),
+    Setting("departments", "repeater", [],
+            'Departments: [{"department-id", "department-name", "department-color", '
+            '"department-image"}].', check_departments),
+    Setting("saved-replies", "repeater", [], 'Saved replies: [{"reply-name", "reply-text"}].',
+            list_of_records("saved-replies", ("reply-name", "reply-text"), ("reply-name",))),
+    Setting("color-1", "color", "#028be5", "The chat's main colour (hex or rgb).",
+            lambda v: check_colour(v, "color-1")),
+    Setting("color-2", "color", "#02659f", "The chat's second colour (hex or rgb).",
+            lambda v: check_colour(v, "color-2")),
+    Setting("color-3", "color", "#f5f7fa", "The chat's third colour (hex or rgb).",
+            lambda v: check_colour(v, "color-3")),
 ]
 
 
 @hookimpl
 def sbcore_register_settings():
     return CORE_SETTINGS
+
+
+EXTERNAL_PREFIX = "external:"
+SETTING_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,120}$")
 
 
 class SettingsStore:
@@ -66,8 +123,53 @@ class SettingsStore:
     def set(self, name, value):
         spec = self.specs.get(name)
         if spec is not None:
-            spec.check(value)
+            value = spec.check(value)
+        self._write(name, value)
+
+    def _write(self, name, value):
         encoded = json.dumps(value)
         updated = SettingRow.update(value=encoded).where(SettingRow.name == name).execute()
         if not updated:
             SettingRow.create(name=name, value=encoded)
+
+    def all(self):
+        """``{id: [value, type]}`` for every registered setting (one query)."""
+        stored = {row.name: json.loads(row.value) for row in
+                  SettingRow.select().where(SettingRow.name.in_(list(self.specs)))}
+        return {sid: [stored.get(sid, spec.default), spec.type] for sid, spec in sorted(self.specs.items())}
+
+    def unpack(self, name, value):
+        """A value given bare or as the ``[value, type]`` pair of get-settings, checked."""
+        spec = self.specs.get(name)
+        if spec is None:
+            raise ApiError("unknown-setting", f"There is no setting '{name}'.", 400)
+        if isinstance(value, list) and len(value) == 2 and value[1] == spec.type and (
+                spec.type != "repeater" or isinstance(value[0], list)):
+            value = value[0]
+        return spec.check(value)
+
+    def merge(self, values):
+        """Save the given settings (checked first, all or none); others keep their values."""
+        if not isinstance(values, dict):
+            raise ApiError("invalid-argument", "settings must be an object of setting ids.", 400)
+        checked = {name: self.unpack(name, value) for name, value in values.items()}
+        for name, value in checked.items():
+            self._write(name, value)
+        return checked
+
+    @staticmethod
+    def check_external_name(name):
+        if not isinstance(name, str) or not SETTING_ID.match(name):
+            raise ApiError("invalid-argument", f"'{name}' is not a setting name (a-z, 0-9, - and _).", 400)
+        return EXTERNAL_PREFIX + name
+
+    def get_external(self, name, default=False):
+        row = SettingRow.get_or_none(SettingRow.name == self.check_external_name(name))
+        return default if row is None else json.loads(row.value)
+
+    def set_external(self, name, value):
+        self._write(self.check_external_name(name), value)
+
+    def externals(self):
+        return {row.name[len(EXTERNAL_PREFIX):]: json.loads(row.value) for row in
+                SettingRow.select().where(SettingRow.name.startswith(EXTERNAL_PREFIX))}

@@ -138,6 +138,7 @@ def database_url(tmp_path):
 @pytest.fixture
 def sb_config(tmp_path, database_url):
     return Config(database_url=database_url, uploads_dir=str(tmp_path / "uploads"),
+                  data_dir=str(tmp_path / "data"),
                   public_url="http://testserver", worker="off",
                   bcrypt_rounds=4)
 

@@ -241,7 +241,8 @@ def test_execute_bot_message(api, core, visitor, cid):
 
 def test_search_conversations(api, visitor, agent, open_conversation):
     billing = open_conversation(visitor, title="Invoice problem", tags="vip,billing", department=7)
-    shipping = open_conversation(api.ok("add-user", first_name="Maria", email="maria@example.com"))
+    shipping = open_conversation(api.ok("add-user", first_name="Maria", last_name="Rossi",
+                                        email="maria@example.com"))
     api.ok("send-message", user_id=visitor, conversation_id=billing, message="My card was charged twice",
            attachments=[["receipt-march.pdf", "https://example.com/r.pdf"]])
     api.ok("send-message", user_id=agent, conversation_id=shipping, message="The parcel left the warehouse")

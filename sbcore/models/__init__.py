@@ -1,5 +1,6 @@
 """Tables by aggregate. Importing creates nothing: migrations do."""
 
+from .articles import Article, ArticleRating
 from .conversations import BotMessageSent, Conversation, Message, Note, Rating
 from .events import Event
 from .settings import Setting
@@ -10,7 +11,8 @@ CORE_MODELS = [User, UserDetail, LoginSession, Typing, Setting, Conversation, Me
                AppliedMigration, JobRun]
 CONVERSATION_MODELS = [Note, Rating, BotMessageSent]
 EVENT_MODELS = [Event]
+ARTICLE_MODELS = [Article, ArticleRating]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
-           "Event", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS"]
+           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS"]

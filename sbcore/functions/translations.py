@@ -1,0 +1,54 @@
+"""Translations: read the catalogs, save them (with a backup), translate a string."""
+
+import json
+
+from .. import translations as T
+from .. import uploads
+from ..errors import ApiError, invalid_argument
+from ..hooks import hookimpl
+from ..registry import FunctionSet
+
+functions = FunctionSet()
+
+
+@hookimpl
+def sbcore_register_functions():
+    return functions.api_functions()
+
+
+def check_code(language_code):
+    code = str(language_code).strip().lower()
+    if not T.LANGUAGE_CODE.match(code):
+        raise invalid_argument("language_code", f"'{language_code}' is not a language code.")
+    return code
+
+
+@functions("get-translation")
+def get_translation(ctx, language_code: str):
+    found = T.catalog(ctx.config, check_code(language_code))
+    return found if found is not None else False
+
+
+@functions("get-translations")
+def get_translations(ctx):
+    return T.all_catalogs(ctx.config)
+
+
+@functions("save-translations")
+def save_translations(ctx, translations: dict):
+    try:
+        T.check(translations)
+    except ValueError as error:
+        raise ApiError("invalid-translations", f"The translations are not valid: {error}.", 400)
+    relative, path = uploads.new_file(ctx.config, "backups", "-translations.json")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(T.all_catalogs(ctx.config), handle, ensure_ascii=False)
+    T.save(ctx.config, translations)
+    return True
+
+
+@functions("translate-string")
+def translate_string(ctx, string: str, language_code: str | bool = False):
+    if language_code is False or language_code in ("", "false"):
+        return string
+    return T.translate(ctx.config, string, check_code(language_code))
