@@ -97,15 +97,16 @@ def require_message(message_id):
 
 def message_rows(query):
     """Messages with their author, the shape of get-conversation and get-new-messages."""
-    rows = (query.select(Message.id, Message.user, Message.message, Message.creation_time,
-                         Message.attachments, Message.status_code, Message.payload, Message.conversation,
-                         User.first_name, User.last_name, User.profile_image, User.user_type)
-            .join(User, on=(User.id == Message.user)).order_by(Message.id).dicts())
+    rows = dbmod.raw_dicts(
+        query.select(Message.id, Message.user, Message.message, Message.creation_time,
+                     Message.attachments, Message.status_code, Message.payload, Message.conversation,
+                     User.first_name, User.last_name, User.profile_image, User.user_type)
+        .join(User, on=(User.id == Message.user)).order_by(Message.id))
     return [{
-        "id": str(row["id"]), "user_id": str(row["user"]), "message": row["message"],
+        "id": str(row["id"]), "user_id": str(row["user_id"]), "message": row["message"],
         "creation_time": dbmod.format_datetime(row["creation_time"]),
         "attachments": row["attachments"], "status_code": str(row["status_code"]),
-        "payload": row["payload"], "conversation_id": str(row["conversation"]),
+        "payload": row["payload"], "conversation_id": str(row["conversation_id"]),
         "first_name": row["first_name"], "last_name": row["last_name"],
         "profile_image": row["profile_image"], "user_type": row["user_type"],
     } for row in rows]
@@ -170,7 +171,7 @@ ID_FIELDS = ("message_id", "message_user_id", "conversation_id", "conversation_u
 
 def list_rows(query):
     rows = []
-    for row in query.dicts():
+    for row in dbmod.raw_dicts(query):
         for key in ID_FIELDS:
             row[key] = text(row[key])
         for key in ("last_update_time", "conversation_creation_time"):

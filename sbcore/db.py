@@ -81,6 +81,15 @@ def init_database(url):
     return db
 
 
+def raw_dicts(query):
+    """Run a peewee query and answer its rows as dicts of the database's own values
+    (no model objects, no field converters): the fast path for list answers, whose
+    shapes format every value anyway."""
+    cursor = database.execute(query)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
 @contextmanager
 def connection():
     """Borrow a connection for the duration of the block (reuses an open one)."""

@@ -34,19 +34,30 @@ def department_value(department):
 
 
 def user_row(user):
-    """The list shape of get-users, get-new-users, search-users, get-online-users."""
+    """The list shape of get-users, get-new-users, search-users, get-online-users, from
+    a User or from a row of ``db.raw_dicts``."""
+    u = user if isinstance(user, dict) else user.__data__
     return {
-        "id": str(user.id),
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "email": user.email,
-        "profile_image": user.profile_image,
-        "user_type": user.user_type,
-        "creation_time": dbmod.format_datetime(user.creation_time),
-        "last_activity": dbmod.format_datetime(user.last_activity),
-        "department": department_value(user.department),
-        "token": user.token,
+        "id": str(u["id"]),
+        "first_name": u["first_name"],
+        "last_name": u["last_name"],
+        "email": u["email"],
+        "profile_image": u["profile_image"],
+        "user_type": u["user_type"],
+        "creation_time": dbmod.format_datetime(u["creation_time"]),
+        "last_activity": dbmod.format_datetime(u["last_activity"]),
+        "department": department_value(u["department"]),
+        "token": u["token"],
     }
+
+
+LIST_COLUMNS = (User.id, User.first_name, User.last_name, User.email, User.profile_image,
+                User.user_type, User.creation_time, User.last_activity, User.department, User.token)
+
+
+def list_users(query):
+    """Rows of a User query in the list shape (never the password column)."""
+    return [user_row(row) for row in dbmod.raw_dicts(query.select(*LIST_COLUMNS))]
 
 
 def user_full(user, details):
@@ -190,10 +201,17 @@ def detail_value(user_id, slug):
     return None if row is None else row.value
 
 
-def search_filter(text):
+def not_bot():
+    """Leaves the bot out by id (a sub-query on the user_type index), so that a sorted,
+    offset scan reads only its ordering index, never the rows it skips."""
+    return User.id.not_in(User.select(User.id).where(User.user_type == "bot"))
+
+
+def search_filter(text, newest=None):
     """A peewee expression matching users whose names, email or details match ``text``
-    through the full-text index; None when the text has no searchable word."""
-    match = search_backend().match(SEARCH_INDEX, text)
+    through the full-text index; None when the text has no searchable word. With
+    ``newest``, only the newest that many matches (the index answers them in key order)."""
+    match = search_backend().match(SEARCH_INDEX, text, newest=newest)
     if match is None:
         terms = words(text)
         if not terms:

@@ -48,7 +48,7 @@ def get_online_users(ctx, exclude_id: IdList | None = None, sorting: str | list 
         query = query.where(User.id.not_in(list(exclude_id)))
     if agents:
         query = query.where(User.user_type.in_(AGENT_TYPES))
-    return [U.user_row(u) for u in query.order_by(*sort_order(sorting)).limit(1000)]
+    return U.list_users(query.order_by(*sort_order(sorting)).limit(1000))
 
 
 @functions("is-online")

@@ -50,15 +50,14 @@ def sort_order(sorting, default=("creation_time", "DESC")):
             User.id.asc() if direction == "ASC" else User.id.desc()]
 
 
-def with_extra(users, extra):
-    """List rows; ``extra`` true adds every detail as a key, a list adds those slugs."""
-    rows = [U.user_row(u) for u in users]
+def with_extra(rows, extra):
+    """``extra`` true adds every detail to list rows as a key, a list adds those slugs."""
     if extra is False or extra is None:
         return rows
     slugs = None if extra is True else [U.check_slug(s) for s in extra]
-    details = U.details_of([u.id for u in users], slugs)
-    for row, user in zip(rows, users):
-        for detail in details.get(user.id, []):
+    details = U.details_of([int(row["id"]) for row in rows], slugs)
+    for row in rows:
+        for detail in details.get(int(row["id"]), []):
             row.setdefault(detail.slug, detail.value)
     return rows
 
@@ -115,7 +114,7 @@ def get_user_language(ctx, user_id: int):
 def get_users(ctx, sorting: list | str | None = None, user_types: list | None = None,
               search: str = "", pagination: int = 0, extra: bool | list = False,
               user_ids: IdList | bool = False):
-    query = User.select().where(User.user_type != "bot")
+    query = User.select().where(U.not_bot())
     if user_types:
         query = query.where(User.user_type.in_(U.check_user_types(user_types)))
     if user_ids not in (False, None):
@@ -127,20 +126,22 @@ def get_users(ctx, sorting: list | str | None = None, user_types: list | None = 
         query = query.where(condition)
     if pagination < 0:
         raise invalid_argument("pagination", "expected 0 or more.")
-    users = list(query.order_by(*sort_order(sorting))
-                 .limit(U.PAGE_SIZE).offset(pagination * U.PAGE_SIZE))
-    return with_extra(users, extra)
+    if extra not in (False, None, True):
+        [U.check_slug(s) for s in extra]
+    rows = U.list_users(query.order_by(*sort_order(sorting))
+                        .limit(U.PAGE_SIZE).offset(pagination * U.PAGE_SIZE))
+    return with_extra(rows, extra)
 
 
 @functions("get-new-users")
 def get_new_users(ctx, datetime: str):
     since = parse_since(datetime)
-    query = User.select().where(User.user_type != "bot")
+    query = User.select().where(U.not_bot())
     if isinstance(since, int):
         query = query.where(User.id > since)
     else:
         query = query.where(User.creation_time > since)
-    return [U.user_row(u) for u in query.order_by(User.id.desc())]
+    return U.list_users(query.order_by(User.id.desc()))
 
 
 @functions("get-users-with-details")
@@ -179,12 +180,11 @@ def get_users_with_details(ctx, details: list, user_ids: Json = False):
 
 @functions("search-users")
 def search_users(ctx, search: str):
-    condition = U.search_filter(search)
+    condition = U.search_filter(search, newest=U.PAGE_SIZE + 1)
     if condition is None:
         return []
-    users = (User.select().where(condition & (User.user_type != "bot"))
-             .order_by(User.last_activity.desc(), User.id.desc()).limit(U.PAGE_SIZE))
-    return [U.user_row(u) for u in users]
+    return U.list_users(User.select().where(condition & U.not_bot())
+                        .order_by(User.id.desc()).limit(U.PAGE_SIZE))
 
 
 @functions("count-users")

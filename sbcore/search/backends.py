@@ -1,6 +1,8 @@
-"""The three full-text backends. ``match(index, text)`` returns ``(sql, params)``
-of a sub-query selecting the matching keys, or None when the text holds no word
-that the backend can search; callers compose it as ``id IN (sub-query)``."""
+"""The three full-text backends. ``match(index, text, newest=None)`` returns
+``(sql, params)`` of a sub-query selecting the matching keys, or None when the text
+holds no word that the backend can search; callers compose it as ``id IN (sub-query)``.
+With ``newest``, only the highest that many keys: the index reads them in key order
+and stops, so a common word costs no more than a rare one."""
 
 from . import words
 
@@ -24,6 +26,14 @@ class SearchBackend:
             marks = ", ".join([self.param] * len(chunk))
             self.execute(f"DELETE FROM {self.table(index)} WHERE {self.key} IN ({marks})", chunk)
 
+    def newest(self, sql, newest):
+        """Keep the ``newest`` highest keys; the derived table lets MySQL take a LIMIT
+        inside ``IN (…)``."""
+        if newest is None:
+            return sql
+        return (f"SELECT {self.key} FROM ({sql} ORDER BY {self.key} DESC LIMIT {int(newest)}) "
+                f"AS newest_matches")
+
     def upsert_many(self, index, rows):
         for key, body in rows:
             self.upsert(index, key, body)
@@ -41,13 +51,13 @@ class SqliteSearch(SearchBackend):
         self.execute(f"DELETE FROM {self.table(index)} WHERE rowid = ?", (key,))
         self.execute(f"INSERT INTO {self.table(index)} (rowid, body) VALUES (?, ?)", (key, body))
 
-    def match(self, index, text):
+    def match(self, index, text, newest=None):
         terms = words(text)
         if not terms:
             return None
         query = " ".join(f'"{term}"*' for term in terms)
         table = self.table(index)
-        return f"SELECT rowid FROM {table} WHERE {table} MATCH ?", [query]
+        return self.newest(f"SELECT rowid FROM {table} WHERE {table} MATCH ?", newest), [query]
 
 
 class MySQLSearch(SearchBackend):
@@ -69,13 +79,13 @@ class MySQLSearch(SearchBackend):
         self.execute(f"INSERT INTO {self.table(index)} (id, body) VALUES (%s, %s) "
                      "ON DUPLICATE KEY UPDATE body = VALUES(body)", (key, body))
 
-    def match(self, index, text):
+    def match(self, index, text, newest=None):
         terms = [t for t in words(text) if len(t) >= self.MIN_TOKEN and t not in self.STOPWORDS]
         if not terms:
             return None
         query = " ".join(f"+{term}*" for term in terms)
-        return (f"SELECT id FROM {self.table(index)} WHERE MATCH(body) AGAINST (%s IN BOOLEAN MODE)",
-                [query])
+        return (self.newest(f"SELECT id FROM {self.table(index)} WHERE MATCH(body) AGAINST "
+                            "(%s IN BOOLEAN MODE)", newest), [query])
 
 
 class PostgresSearch(SearchBackend):
@@ -92,10 +102,10 @@ class PostgresSearch(SearchBackend):
         self.execute(f"INSERT INTO {self.table(index)} (id, body) VALUES (%s, %s) "
                      "ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body", (key, body))
 
-    def match(self, index, text):
+    def match(self, index, text, newest=None):
         terms = words(text)
         if not terms:
             return None
         query = " & ".join(f"{term}:*" for term in terms)
-        return (f"SELECT id FROM {self.table(index)} WHERE tsv @@ to_tsquery('simple', %s)",
-                [query])
+        return (self.newest(f"SELECT id FROM {self.table(index)} WHERE tsv @@ to_tsquery('simple', %s)",
+                            newest), [query])
