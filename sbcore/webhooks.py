@@ -40,6 +40,7 @@ DEFAULT_SETTING = {"webhooks-active": False, "webhooks-url": "", "webhooks-key":
 TIMEOUT = 10.0
 RETRY_FOR = 24 * 3600       # keep retrying at least this long after the event
 MAX_BACKOFF = 3600.0
+PROBE_EVERY = 60.0          # while the receiver is down, the oldest event retries this often
 LEASE = 60.0
 BATCH = 100
 SENDERS = 4
@@ -317,7 +318,23 @@ def deliver_pending(core, owner=OWNER, limit=BATCH):
                 Event.id == event.id).execute()
             log.warning("webhook %s (%s) attempt %d failed: %s%s", event.delivery_id, event.name,
                         attempts, error, " (parked as failed)" if parked else "")
+        recover(delivered, failed)
     return delivered, failed
+
+
+def recover(delivered, failed):
+    """After an outage the backlog goes out within a minute of the receiver's return: the
+    oldest pending event probes every PROBE_EVERY seconds, and a success makes every
+    event that waits out a backoff due at once."""
+    now = time.time()
+    if delivered:
+        Event.update(next_attempt=now).where((Event.status == PENDING) & (Event.attempts > 0)
+                                             & (Event.next_attempt > now)).execute()
+    elif failed:
+        oldest = Event.select(Event.id).where(Event.status == PENDING).order_by(Event.id).first()
+        if oldest is not None:
+            Event.update(next_attempt=now + PROBE_EVERY).where(
+                (Event.id == oldest.id) & (Event.next_attempt > now + PROBE_EVERY)).execute()
 
 
 def replay(event_ids=None, failed=False):

@@ -310,3 +310,21 @@ def test_a_refused_webhook_url_is_retried_not_sent(api, core, receiver, visitor)
     assert deliver(core) == (0, 1)
     with dbmod.connection():
         assert Event.get(Event.name == "user-deleted").last_error.startswith("refused")
+
+
+def test_backlog_goes_out_soon_after_the_receiver_returns(api, core, hooked, receiver):
+    with dbmod.connection(), core.database.atomic():
+        core.context().emit_many("user-deleted", [str(i) for i in range(30)])
+        # an outage: every event has failed many times and waits out a long backoff
+        Event.update(attempts=12, next_attempt=time.time() + 3000).execute()
+    receiver.statuses = [500]
+    with dbmod.connection(), core.database.atomic():
+        core.context().emit("user-deleted", "probe-fails")
+    assert deliver(core) == (0, 1)
+    with dbmod.connection():
+        oldest = Event.select().order_by(Event.id).first()
+    assert oldest.next_attempt <= time.time() + webhooks.PROBE_EVERY  # it probes every minute
+    with dbmod.connection(), core.database.atomic():
+        core.context().emit("user-deleted", "after-return")
+    assert deliver(core) == (1, 0)  # the receiver is back
+    assert webhooks.deliver_pending(core, limit=100)[0] == 31  # the whole backlog is due at once
