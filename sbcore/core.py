@@ -121,12 +121,18 @@ class Core:
         """Run function ``name`` with raw request ``fields`` in one transaction."""
         function = self.function(name)
         arguments = function.bind(fields)
-        ctx = self.context(caller_id)
-        ctx._deferred = []
+        ctx = None
+
+        def run():
+            nonlocal ctx
+            ctx = self.context(caller_id)
+            ctx._deferred = []
+            value = function.fn(ctx, **arguments)
+            ctx.run_deferred()
+            return value
+
         with dbmod.connection():
-            with self.database.atomic():
-                result = function.fn(ctx, **arguments)
-                ctx.run_deferred()
+            result = dbmod.in_transaction_retrying(self.database, run)
         if ctx.events_emitted:
             self.outbox_signal.set()
         return result

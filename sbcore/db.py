@@ -4,6 +4,8 @@ SQLite runs in WAL mode with foreign keys on; MySQL/MariaDB uses utf8mb4; every
 backend goes through a connection pool so that a request borrows a connection."""
 
 import os
+import random
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -79,6 +81,36 @@ def init_database(url):
     db = open_database(url)
     database.initialize(db)
     return db
+
+
+BUSY_RETRIES = 8
+
+
+RETRYABLE = ("database is locked", "database is busy",        # SQLite's busy snapshot
+             "Deadlock found", "Lock wait timeout",            # InnoDB
+             "deadlock detected", "could not serialize access")  # PostgreSQL
+
+
+def is_retryable(error):
+    """A transaction the database gave up on, that succeeds when run again: SQLite's
+    busy snapshot (a transaction that read, then found another connection wrote first,
+    fails at once whatever busy_timeout), a deadlock or a serialization failure."""
+    return isinstance(error, peewee.OperationalError) and any(
+        text in str(error) for text in RETRYABLE)
+
+
+def in_transaction_retrying(database, fn):
+    """Run ``fn()`` in a transaction; when the database gives up on it (see
+    ``is_retryable``) the transaction, which changed nothing, runs again from the start
+    (a few times, with jitter)."""
+    for attempt in range(BUSY_RETRIES):
+        try:
+            with database.atomic():
+                return fn()
+        except peewee.OperationalError as error:
+            if not is_retryable(error) or attempt == BUSY_RETRIES - 1 or database.in_transaction():
+                raise
+            time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
 
 
 def raw_dicts(query):

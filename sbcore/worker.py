@@ -65,8 +65,7 @@ def run_due_jobs(core, force=False):
             if not claim(job, time.time()) and not force:
                 continue
             try:
-                with core.database.atomic():
-                    job.run(core.context())
+                dbmod.in_transaction_retrying(core.database, lambda: job.run(core.context()))
                 ran.append(job.name)
             except Exception:  # one failing job never stops the others
                 log.exception("job %s failed", job.name)
@@ -101,4 +100,5 @@ def start_inline(core):
     thread = threading.Thread(target=run_forever, args=(core, stop, 1.0),
                               name="sbcore-worker", daemon=True)
     thread.start()
+    stop.thread = thread  # set() then thread.join() to stop it cleanly
     return stop

@@ -193,6 +193,7 @@ def test_inline_worker_thread_runs_jobs(core):
         assert any(t.name == "sbcore-worker" for t in threading.enumerate())
     finally:
         stop.set()
+        stop.thread.join()
 
 
 def test_a_model_without_migration_stops_init(sb_config):

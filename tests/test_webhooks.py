@@ -254,6 +254,7 @@ def test_inline_worker_delivers_within_two_seconds(api, core, hooked, receiver, 
         assert time.time() - started < 2
     finally:
         stop.set()
+        stop.thread.join()
 
 
 def test_operators_list_and_replay(api, core, hooked, receiver, visitor, open_conversation, capsys):

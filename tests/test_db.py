@@ -1,0 +1,70 @@
+"""The data layer: URLs, pooling, SQLite pragmas and the busy-snapshot retry."""
+
+import threading
+
+import peewee
+import pytest
+
+from sbcore import db as dbmod
+
+
+def test_pooled_urls():
+    assert dbmod.pooled_url("sqlite:///data/x.db") == "sqlite+pool:///data/x.db"
+    assert dbmod.pooled_url("postgres://u@h/db") == "postgresql+pool://u@h/db"
+    assert dbmod.pooled_url("mysql+pool://u@h/db") == "mysql+pool://u@h/db"
+    with pytest.raises(ValueError):
+        dbmod.pooled_url("nonsense")
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(ctx):
+    if dbmod.kind() != "sqlite":
+        pytest.skip("SQLite pragmas")
+    assert dbmod.database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert dbmod.database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("message", ["database is locked", "(1213, 'Deadlock found when trying to "
+                                     "get lock; try restarting transaction')", "deadlock detected"])
+def test_a_transaction_the_database_gave_up_on_is_retried(core, message):
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise peewee.OperationalError(message)
+        return "done"
+
+    with dbmod.connection():
+        assert dbmod.in_transaction_retrying(core.database, flaky) == "done"
+    assert len(calls) == 3
+
+
+def test_other_errors_are_not_retried(core):
+    calls = []
+
+    def broken():
+        calls.append(1)
+        raise peewee.OperationalError("no such table: nowhere")
+
+    with dbmod.connection(), pytest.raises(peewee.OperationalError):
+        dbmod.in_transaction_retrying(core.database, broken)
+    assert len(calls) == 1
+
+
+def test_concurrent_writers_all_succeed(api, core, visitor, open_conversation):
+    """Threads sending into one conversation while the worker writes: no call fails."""
+    cid = open_conversation(visitor)
+    errors = []
+
+    def send(n):
+        for i in range(15):
+            try:
+                core.call("send-message", user_id=visitor, conversation_id=cid, message=f"{n}-{i}")
+            except Exception as error:  # noqa: BLE001 - collected and asserted below
+                errors.append(error)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == []
+    assert len(api.ok("get-conversation", conversation_id=cid)["messages"]) == 60
