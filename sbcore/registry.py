@@ -176,6 +176,15 @@ class FunctionSet:
     def api_functions(self):
         return [ApiFunction(name, fn) for name, fn in self._functions]
 
+    def hook(self):
+        """The module's ``sbcore_register_functions`` implementation:
+        ``sbcore_register_functions = functions.hook()``."""
+        from .hooks import hookimpl
+
+        def sbcore_register_functions():
+            return self.api_functions()
+        return hookimpl(sbcore_register_functions)
+
 
 def plugin_name(pm, plugin):
     return pm.get_name(plugin) or getattr(plugin, "__name__", repr(plugin))

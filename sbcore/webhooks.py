@@ -61,9 +61,7 @@ def sbcore_register_settings():
                     "Delivered, skipped and failed events are kept this many days (the pull feed).")]
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 @hookimpl

@@ -104,17 +104,23 @@ def test_typing_expires(api, core):
     assert api.ok("is-typing", user_id=visitor, conversation_id=3) is False
 
 
-@pytest.fixture(params=["database", "redis"])
-def presence(request, ctx):
-    if request.param == "database":
-        yield DatabasePresence()
-        return
+def redis_client():
+    """The machine's Redis, or a loud skip."""
     redis = pytest.importorskip("redis")
     client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
     try:
         client.ping()
     except redis.exceptions.ConnectionError:
         pytest.skip("REDIS NOT REACHABLE on 127.0.0.1:6379: the Redis presence test did not run")
+    return client
+
+
+@pytest.fixture(params=["database", "redis"])
+def presence(request, ctx):
+    if request.param == "database":
+        yield DatabasePresence()
+        return
+    client = redis_client()
     prefix = f"sbtest:{time.time_ns()}:"
     yield RedisPresence(client, prefix=prefix)
     for key in client.scan_iter(prefix + "*"):
@@ -145,13 +151,9 @@ def test_presence_backends_agree(presence, ctx):
 
 def test_redis_presence_shared_between_cores(tmp_path):
     """Two processes' cores with the same SB_REDIS_URL see the same online users."""
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip("REDIS NOT REACHABLE on 127.0.0.1:6379: the Redis presence test did not run")
+    client = redis_client()
     prefix = f"sbtest:{time.time_ns()}:"
+    import redis
     first, second = RedisPresence(client, prefix), RedisPresence(
         redis.Redis.from_url("redis://127.0.0.1:6379/0"), prefix)
     first.redis.zadd(first.online_key, {"41": time.time()})

@@ -1,6 +1,5 @@
 """Conversations: opening, the inbox, a user's conversations, routing, "new since"."""
 
-import pytest
 
 from sbcore.models import Conversation
 from sbcore.testing import assert_shape, reference_example

@@ -1,7 +1,6 @@
 """Agents, presence and the bot."""
 
 from .. import users as U
-from ..hooks import hookimpl
 from ..models import User
 from ..models.users import AGENT_TYPES
 from ..registry import FunctionSet, IdList
@@ -10,9 +9,7 @@ from .users import ensure_bot, sort_order
 functions = FunctionSet()
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 def online_window(ctx):

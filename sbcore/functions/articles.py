@@ -20,9 +20,7 @@ EXCERPT = 100
 SEARCH_LIMIT = 50
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 @hookimpl

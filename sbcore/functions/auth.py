@@ -10,7 +10,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from .. import users as U
 from ..db import utcnow
 from ..errors import ApiError
-from ..hooks import hookimpl
 from ..models import LoginSession, User
 from ..registry import FunctionSet
 
@@ -18,9 +17,7 @@ functions = FunctionSet()
 COOKIE_SALT = "sb-login"
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 def admin_for_token(token):

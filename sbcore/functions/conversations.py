@@ -15,9 +15,7 @@ from .users import parse_since
 functions = FunctionSet()
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 @hookimpl

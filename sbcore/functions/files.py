@@ -20,9 +20,7 @@ CSV_COLUMNS = ("id", "first_name", "last_name", "email", "user_type", "creation_
 BATCH = 1000
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 @hookimpl

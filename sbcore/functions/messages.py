@@ -25,9 +25,7 @@ BOT_MESSAGE_DEFAULT = {"active": False, "title": "", "message": ""}
 BOT_MESSAGE_EVERY = timedelta(days=10)
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 @hookimpl

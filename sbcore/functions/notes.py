@@ -5,7 +5,6 @@ from peewee import fn
 from .. import conversations as C
 from .. import users as U
 from ..errors import ApiError, invalid_argument
-from ..hooks import hookimpl
 from ..models import Message, Note, Rating
 from ..registry import FunctionSet, Json
 from .conversations import last_agent, require_agent
@@ -13,9 +12,7 @@ from .conversations import last_agent, require_agent
 functions = FunctionSet()
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 @functions("get-notes")

@@ -2,7 +2,6 @@
 
 from .. import users as U
 from ..errors import invalid_argument
-from ..hooks import hookimpl
 from ..models import User
 from ..models.users import AGENT_TYPES
 from ..registry import FunctionSet
@@ -10,9 +9,7 @@ from ..registry import FunctionSet
 functions = FunctionSet()
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 @functions("set-typing")

@@ -14,9 +14,7 @@ functions = FunctionSet()
 EXPORT_FORMAT = "sbcore-settings/1"
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 @hookimpl

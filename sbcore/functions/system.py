@@ -19,9 +19,7 @@ APP_NAME = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 PIP_TIMEOUT = 600
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 @hookimpl

@@ -5,15 +5,12 @@ import json
 from .. import translations as T
 from .. import uploads
 from ..errors import ApiError, invalid_argument
-from ..hooks import hookimpl
 from ..registry import FunctionSet
 
 functions = FunctionSet()
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 def check_code(language_code):

@@ -6,16 +6,13 @@ from peewee import fn
 
 from .. import users as U
 from ..errors import ApiError, invalid_argument
-from ..hooks import hookimpl
 from ..models import User, UserDetail
 from ..registry import FunctionSet, IdList, Json
 
 functions = FunctionSet()
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 def parse_since(value):

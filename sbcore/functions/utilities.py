@@ -29,9 +29,7 @@ swf xap xml~ inc config""".split())
 MAX_LOG_LINE = 2000
 
 
-@hookimpl
-def sbcore_register_functions():
-    return functions.api_functions()
+sbcore_register_functions = functions.hook()
 
 
 @hookimpl
