@@ -132,7 +132,10 @@ class Core:
             return value
 
         with dbmod.connection():
-            result = dbmod.in_transaction_retrying(self.database, run)
+            if function.transaction:
+                result = dbmod.in_transaction_retrying(self.database, run)
+            else:
+                result = run()
         if ctx.events_emitted:
             self.outbox_signal.set()
         return result

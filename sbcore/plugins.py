@@ -23,6 +23,7 @@ DEFAULT_PLUGINS = (
     "sbcore.functions.utilities",
     "sbcore.functions.system",
     "sbcore.functions.translations",
+    "sbcore.functions.maintenance",
     "sbcore.worker",
     "sbcore.webhooks",
 )

@@ -132,6 +132,9 @@ class ApiFunction:
     fn: typing.Callable
     owner: str = ""
     parameters: list = field(default_factory=list)
+    # False for long jobs that commit in batches of their own (clean-data, cron-jobs):
+    # the call then holds no transaction open.
+    transaction: bool = True
 
     def __post_init__(self):
         signature = inspect.signature(self.fn)
@@ -167,14 +170,15 @@ class FunctionSet:
     def __init__(self):
         self._functions = []
 
-    def __call__(self, name):
+    def __call__(self, name, transaction=True):
         def decorate(fn):
-            self._functions.append((name, fn))
+            self._functions.append((name, fn, transaction))
             return fn
         return decorate
 
     def api_functions(self):
-        return [ApiFunction(name, fn) for name, fn in self._functions]
+        return [ApiFunction(name, fn, transaction=transaction)
+                for name, fn, transaction in self._functions]
 
     def hook(self):
         """The module's ``sbcore_register_functions`` implementation:

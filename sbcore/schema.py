@@ -7,7 +7,7 @@ shipped, a change to those tables is a new numbered migration using the migrator
 from .hooks import hookimpl
 from .migrations import Migration
 from .models import (ARTICLE_MODELS, CONVERSATION_MODELS, CORE_MODELS, EVENT_MODELS,
-                     AppliedMigration)
+                     REPORT_MODELS, AppliedMigration)
 from .search import search_backend
 
 
@@ -32,7 +32,7 @@ def create_article_tables(database, migrator):
 
 @hookimpl
 def sbcore_register_models():
-    return CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS
+    return CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
 
 
 @hookimpl
@@ -45,4 +45,6 @@ def sbcore_register_migrations():
         Migration("core", 4, "webhook outbox", lambda database, migrator:
                   database.create_tables(EVENT_MODELS)),
         Migration("core", 5, "knowledge base", create_article_tables),
+        Migration("core", 6, "report rows", lambda database, migrator:
+                  database.create_tables(REPORT_MODELS)),
     ]

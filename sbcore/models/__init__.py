@@ -3,6 +3,7 @@
 from .articles import Article, ArticleRating
 from .conversations import BotMessageSent, Conversation, Message, Note, Rating
 from .events import Event
+from .reports import ReportRow
 from .settings import Setting
 from .system import AppliedMigration, JobRun
 from .users import LoginSession, Typing, User, UserDetail
@@ -12,7 +13,8 @@ CORE_MODELS = [User, UserDetail, LoginSession, Typing, Setting, Conversation, Me
 CONVERSATION_MODELS = [Note, Rating, BotMessageSent]
 EVENT_MODELS = [Event]
 ARTICLE_MODELS = [Article, ArticleRating]
+REPORT_MODELS = [ReportRow]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
-           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS"]
+           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS"]

@@ -1,0 +1,113 @@
+"""Maintenance: clean-data, cron-jobs and reports-update."""
+
+import json
+from datetime import timedelta
+
+from peewee import JOIN
+
+from .. import conversations as C
+from .. import db as dbmod
+from .. import users as U
+from ..db import utcnow
+from ..errors import invalid_argument
+from ..hooks import hookimpl
+from ..models import Conversation, Message, ReportRow, User
+from ..models.users import AGENT_TYPES
+from ..registry import FunctionSet, Json
+from ..worker import Job, run_due_jobs
+
+functions = FunctionSet()
+sbcore_register_functions = functions.hook()
+BATCH = 500
+VISITOR_AGE = timedelta(hours=24)
+TRASH_AGE = timedelta(days=30)
+ARCHIVE_AGE = timedelta(hours=24)
+REPORT_NAMES = (
+    "conversations", "missed-conversations", "conversations-time", "visitors", "leads", "users",
+    "agents-response-time", "agents-conversations", "agents-conversations-time", "agents-ratings",
+    "countries", "languages", "browsers", "os", "subscribe", "follow-up", "registrations",
+    "articles-searches", "articles-ratings", "articles-views-single", "articles-views",
+    "sms-automations", "email-automations", "message-automations", "direct-sms", "direct-emails",
+    "direct-messages")
+
+
+@hookimpl
+def sbcore_register_jobs():
+    return [Job("clean-data", 24 * 3600, lambda ctx: clean(ctx))]
+
+
+def in_batches(ctx, select_ids, act):
+    """Take ``BATCH`` ids at a time and act on them, each batch in its own short
+    transaction, so that API calls wait at most one batch. Returns the count."""
+    total = 0
+    while True:
+        def batch():
+            ids = [row[0] for row in select_ids().limit(BATCH).tuples()]
+            if ids:
+                act(ids)
+            return len(ids)
+        done = dbmod.in_transaction_retrying(ctx.core.database, batch)
+        total += done
+        if done < BATCH:
+            return total
+
+
+def clean(ctx):
+    """Visitors inactive for 24 hours who never opened a conversation are deleted;
+    conversations in the trash for 30 days are deleted; inbox conversations whose last
+    message is an agent's reply older than 24 hours are archived."""
+    now = utcnow()
+    visitors = in_batches(ctx, lambda: (
+        User.select(User.id).join(Conversation, JOIN.LEFT_OUTER, on=(Conversation.user == User.id))
+        .where((User.user_type == "visitor") & (User.last_activity < now - VISITOR_AGE)
+               & Conversation.id.is_null()).order_by(User.id)),
+        lambda ids: U.delete_users(ctx, ids))
+
+    def delete_conversations(ids):
+        from ..search import search_backend
+        messages = [r[0] for r in Message.select(Message.id).where(Message.conversation.in_(ids)).tuples()]
+        search_backend().delete("messages", messages)
+        search_backend().delete("conversations", ids)
+        Conversation.delete().where(Conversation.id.in_(ids)).execute()
+
+    trashed = in_batches(ctx, lambda: Conversation.select(Conversation.id).where(
+        (Conversation.status_code == 4) & (Conversation.last_update_time < now - TRASH_AGE))
+        .order_by(Conversation.id), delete_conversations)
+
+    def archive(ids):
+        for conversation in Conversation.select().where(Conversation.id.in_(ids)):
+            C.update_conversation(ctx, conversation, status_code=3)
+
+    archived = in_batches(ctx, lambda: (
+        Conversation.select(Conversation.id)
+        .join(Message, on=(Message.id == Conversation.last_message_id))
+        .join(User, on=(User.id == Message.user))
+        .where((Conversation.box == 0) & (Conversation.last_update_time < now - ARCHIVE_AGE)
+               & User.user_type.in_(AGENT_TYPES)).order_by(Conversation.id)), archive)
+    return {"visitors": visitors, "trash": trashed, "archived": archived}
+
+
+@functions("clean-data", transaction=False)
+def clean_data(ctx):
+    clean(ctx)
+    return True
+
+
+@functions("cron-jobs", transaction=False)
+def cron_jobs(ctx):
+    run_due_jobs(ctx.core)
+    return True
+
+
+@functions("reports-update")
+def reports_update(ctx, name: str, value: Json = False, external_id: Json = False,
+                   extra: Json = False):
+    if name not in REPORT_NAMES:
+        raise invalid_argument("name", f"'{name}' is not a report name.")
+
+    def text(item):
+        if item is False or item is None:
+            return None
+        return item if isinstance(item, str) else json.dumps(item)
+    ReportRow.create(name=name, value=text(value), external_id=text(external_id), extra=text(extra))
+    return True
