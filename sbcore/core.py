@@ -140,9 +140,10 @@ class Core:
             self.outbox_signal.set()
         return result
 
-    def call(self, name, **arguments):
-        """The in-process client: ``core.call("get-user", user_id=1)``."""
-        return self.call_fields(name, arguments)
+    def call(self, function, /, **arguments):
+        """The in-process client: ``core.call("get-user", user_id=1)`` (positional-only,
+        so that a function's own ``name`` or ``function`` argument passes through)."""
+        return self.call_fields(function, arguments)
 
     def admin_for_token(self, token):
         """The id of the admin whose token is ``token`` (compared in constant time)."""

@@ -24,6 +24,7 @@ DEFAULT_PLUGINS = (
     "sbcore.functions.system",
     "sbcore.functions.translations",
     "sbcore.functions.maintenance",
+    "sbcore.functions.reports",
     "sbcore.worker",
     "sbcore.webhooks",
 )

@@ -8,7 +8,7 @@ from peewee import SQL
 
 from ..errors import ApiError, invalid_argument
 from ..hooks import hookimpl
-from ..models import Article, ArticleRating
+from ..models import Article, ArticleRating, ReportRow
 from ..registry import FunctionSet, Json
 from ..search import normalise, search_backend
 from ..settings import Setting, list_of_records
@@ -80,6 +80,7 @@ def get_articles(ctx, id: str | int = -1, count: int | None = None, full: bool =
         if not found:
             return False
         Article.update(views=Article.views + 1).where(Article.id == found[0].id).execute()
+        ReportRow.create(name="articles-views", value=found[0].article_id)
         return shape(found[0])
     query = Article.select().order_by(Article.position, Article.id)
     rows = in_language(query, language)
@@ -141,6 +142,8 @@ def save_articles(ctx, articles: Json, translations: dict | None = None):
 def search_articles(ctx, search: str, articles_language: str | bool = False):
     language = language_of(articles_language)
     match = search_backend().match("articles", search)
+    if search.strip():
+        ReportRow.create(name="articles-searches", value=search.strip()[:1000])
     if match is None:
         return []
     sql, params = match

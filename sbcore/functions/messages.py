@@ -12,7 +12,7 @@ from .. import users as U
 from ..db import format_datetime, utcnow
 from ..errors import ApiError, invalid_argument
 from ..hooks import hookimpl
-from ..models import BotMessageSent, Conversation, Message, User
+from ..models import BotMessageSent, Conversation, Message, ReportRow, User
 from ..registry import FunctionSet, IdList, Json
 from ..search import search_backend
 from ..settings import Setting
@@ -206,6 +206,7 @@ def direct_message(ctx, user_ids: IdList, message: str, subject: str | bool = Fa
     for user_id in ids:
         conversation = existing.get(latest.get(user_id)) or C.create_conversation(ctx, user_id)
         C.add_message(ctx, sender, conversation, message)
+    ReportRow.insert_many([{"name": "direct-messages", "value": str(user_id)} for user_id in ids]).execute()
     return True
 
 
