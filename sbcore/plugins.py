@@ -25,6 +25,7 @@ DEFAULT_PLUGINS = (
     "sbcore.functions.translations",
     "sbcore.functions.maintenance",
     "sbcore.functions.reports",
+    "sbcore.functions.automations",
     "sbcore.worker",
     "sbcore.webhooks",
 )

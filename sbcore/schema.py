@@ -45,6 +45,6 @@ def sbcore_register_migrations():
         Migration("core", 4, "webhook outbox", lambda database, migrator:
                   database.create_tables(EVENT_MODELS)),
         Migration("core", 5, "knowledge base", create_article_tables),
-        Migration("core", 6, "report rows", lambda database, migrator:
+        Migration("core", 6, "report rows and sent automations", lambda database, migrator:
                   database.create_tables(REPORT_MODELS)),
     ]

@@ -1,6 +1,7 @@
 """Tables by aggregate. Importing creates nothing: migrations do."""
 
 from .articles import Article, ArticleRating
+from .automations import AutomationSent
 from .conversations import BotMessageSent, Conversation, Message, Note, Rating
 from .events import Event
 from .reports import ReportRow
@@ -13,8 +14,8 @@ CORE_MODELS = [User, UserDetail, LoginSession, Typing, Setting, Conversation, Me
 CONVERSATION_MODELS = [Note, Rating, BotMessageSent]
 EVENT_MODELS = [Event]
 ARTICLE_MODELS = [Article, ArticleRating]
-REPORT_MODELS = [ReportRow]
+REPORT_MODELS = [ReportRow, AutomationSent]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
-           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS"]
+           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS"]
