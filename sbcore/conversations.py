@@ -14,6 +14,7 @@ from .search import normalise, search_backend, words
 
 SOURCES = ("em", "tk", "wa", "fb", "ig", "tw", "wc", "tx", "gb", "tg", "ln", "vb")
 PAGE_SIZE = 100
+SEARCH_CANDIDATES = 2000  # newest matches per index that search-conversations ranks
 ONE_QUERY_LIMIT = 1000  # "new since" answers at most this many rows per call
 
 
@@ -186,14 +187,16 @@ def newest_first(query):
     return query.order_by(Conversation.last_update_time.desc(), Conversation.id.desc())
 
 
-def search_condition(text_value):
+def search_condition(text_value, newest=None):
     """Conversations whose title, tags, messages, attachment names, user names, email or
-    details match, or whose id, agent or department is the number searched."""
+    details match, or whose id, agent or department is the number searched. With
+    ``newest``, each index gives only its newest that many matches, so that a common word
+    costs what a rare one does."""
     backend = search_backend()
     parts = []
     for index, column in (("conversations", Conversation.id), ("messages", None),
                           ("users", Conversation.user)):
-        match = backend.match(index, text_value)
+        match = backend.match(index, text_value, newest=newest)
         if match is None:
             continue
         sql, params = match

@@ -34,6 +34,9 @@ EVENTS = ("conversation-status-updated", "dialogflow-message", "email-sent", "lo
           "message-deleted", "message-sent", "new-conversation-created",
           "new-conversation-received", "new-email-address", "new-messages", "registration",
           "rich-message", "slack-message-sent", "sms-sent", "user-deleted")
+# Written only when they will be sent: new-messages follows every poll that finds
+# messages, too many rows to keep for the pull feed when no webhook wants them.
+DELIVERY_ONLY = ("new-messages",)
 SETTING = "webhooks"
 DEFAULT_SETTING = {"webhooks-active": False, "webhooks-url": "", "webhooks-key": "",
                    "webhooks-allowed": ""}
@@ -94,6 +97,13 @@ def wanted(settings, name):
 # --- writing events (inside the caller's transaction) ---
 
 
+def will_send(ctx, name):
+    """Whether webhooks are set up to send ``name`` (the setting read once per call)."""
+    if getattr(ctx, "_webhook_settings", None) is None:
+        ctx._webhook_settings = config_of(ctx)
+    return wanted(ctx._webhook_settings, name)
+
+
 def record(ctx, name, items):
     """Write one event row per item of ``items`` (one INSERT); the worker delivers them
     after commit."""
@@ -101,10 +111,10 @@ def record(ctx, name, items):
         raise ValueError(f"unknown webhook event {name!r}")
     if not items:
         return
-    if getattr(ctx, "_webhook_settings", None) is None:
-        ctx._webhook_settings = config_of(ctx)
     now = time.time()
-    status = PENDING if wanted(ctx._webhook_settings, name) else SKIPPED
+    status = PENDING if will_send(ctx, name) else SKIPPED
+    if status == SKIPPED and name in DELIVERY_ONLY:
+        return
     Event.insert_many([{"name": name, "data": json.dumps(data, separators=(",", ":")),
                         "delivery_id": f"msg_{secrets.token_hex(16)}", "created": utcnow(),
                         "created_ts": now, "status": status, "next_attempt": now}

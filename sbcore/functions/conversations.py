@@ -78,8 +78,13 @@ def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = 
 
 @functions("get-new-conversations")
 def get_new_conversations(ctx, datetime: str, routing: bool = False, routing_unassigned: bool = False):
-    query = routing_filter(ctx, since_filter(C.list_query(), datetime), routing, routing_unassigned)
-    return C.list_rows(C.newest_first(query).limit(C.ONE_QUERY_LIMIT))
+    since = parse_since(datetime)
+    query = routing_filter(ctx, C.list_query(), routing, routing_unassigned)
+    if isinstance(since, int):  # conversations after an id: the primary key's range, newest first
+        query = query.where(Conversation.id > since).order_by(Conversation.id.desc())
+    else:
+        query = C.newest_first(query.where(Conversation.last_update_time > since))
+    return C.list_rows(query.limit(C.ONE_QUERY_LIMIT))
 
 
 @functions("get-user-conversations")
@@ -103,7 +108,7 @@ def get_new_user_conversations(ctx, user_id: int, datetime: str):
 
 @functions("search-conversations")
 def search_conversations(ctx, search: str):
-    condition = C.search_condition(search)
+    condition = C.search_condition(search, newest=C.SEARCH_CANDIDATES)
     if condition is None:
         return []
     return C.list_rows(C.newest_first(C.list_query().where(condition)).limit(C.PAGE_SIZE))

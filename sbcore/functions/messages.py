@@ -134,8 +134,8 @@ def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | No
     else:
         query = query.where(Message.creation_time > since)
     rows = C.message_rows(query.limit(C.ONE_QUERY_LIMIT))
-    if rows:
-        from ..webhooks import new_messages_data
+    from ..webhooks import new_messages_data, will_send
+    if rows and will_send(ctx, "new-messages"):  # see webhooks.DELIVERY_ONLY
         ctx.emit("new-messages", new_messages_data(conversation_id, rows))
     return rows
 
