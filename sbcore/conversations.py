@@ -2,12 +2,12 @@
 
 import json
 
-from peewee import JOIN, SQL
+from peewee import JOIN, SQL, fn
 
 from . import db as dbmod
 from .db import utcnow
 from .errors import ApiError, invalid_argument, not_found
-from .models import Conversation, Message, User
+from .models import Conversation, ConversationAgent, Message, User
 from .models.conversations import STATUS_CODES, box_of
 from .models.users import AGENT_TYPES
 from .search import normalise, search_backend, words
@@ -275,11 +275,33 @@ def add_message(ctx, sender, conversation, text_value, attachments="", payload="
     for key, value in changes.items():
         setattr(conversation, key, value)
     index_message(message)
+    if sender.user_type in AGENT_TYPES:
+        note_agent_reply(conversation.id, sender.id, now)
     if "status_code" in changes:
         ctx.hook.sbcore_on_conversation_updated(ctx=ctx, conversation=conversation,
                                                 changes={"status_code": status})
     ctx.hook.sbcore_on_message_sent(ctx=ctx, message=message, conversation=conversation)
     return message
+
+
+def note_agent_reply(conversation_id, agent_id, when):
+    updated = ConversationAgent.update(last_reply=when).where(
+        (ConversationAgent.conversation == conversation_id) & (ConversationAgent.agent == agent_id)).execute()
+    if not updated:
+        ConversationAgent.create(conversation=conversation_id, agent=agent_id, first_reply=when,
+                                 last_reply=when)
+
+
+def rebuild_conversation_agents():
+    """Fill ``sb_conversation_agents`` from the messages (one INSERT … SELECT)."""
+    ConversationAgent.delete().execute()
+    replies = (Message.select(Message.conversation, Message.user, fn.MIN(Message.creation_time),
+                              fn.MAX(Message.creation_time))
+               .join(User, on=(User.id == Message.user)).where(User.user_type.in_(AGENT_TYPES))
+               .group_by(Message.conversation, Message.user))
+    ConversationAgent.insert_from(replies, [ConversationAgent.conversation, ConversationAgent.agent,
+                                            ConversationAgent.first_reply,
+                                            ConversationAgent.last_reply]).execute()
 
 
 def refresh_last_message(conversation_id):

@@ -30,6 +30,12 @@ def create_article_tables(database, migrator):
     search_backend(database).create_index("articles")
 
 
+def create_report_tables(database, migrator):
+    from .conversations import rebuild_conversation_agents
+    database.create_tables(REPORT_MODELS)
+    rebuild_conversation_agents()
+
+
 @hookimpl
 def sbcore_register_models():
     return CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
@@ -45,6 +51,6 @@ def sbcore_register_migrations():
         Migration("core", 4, "webhook outbox", lambda database, migrator:
                   database.create_tables(EVENT_MODELS)),
         Migration("core", 5, "knowledge base", create_article_tables),
-        Migration("core", 6, "report rows and sent automations", lambda database, migrator:
-                  database.create_tables(REPORT_MODELS)),
+        Migration("core", 6, "report rows, sent automations, agents of conversations",
+                  create_report_tables),
     ]

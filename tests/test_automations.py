@@ -1,6 +1,6 @@
 """Automations: saving, the conditions, running, sent records."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 

@@ -187,3 +187,19 @@ def test_agents_and_users_of_a_conversation(api, visitor, agent, open_conversati
                                  "profile_image": "http://testserver/static/user.svg", "conversation_id": cid}]
     assert_shape(agents[str(cid)], reference_example("get-agents-in-conversation")["1546"])
     assert api.ok("get-agents-in-conversation", conversation_id=cid) == {str(cid): agents[str(cid)]}
+
+
+def test_agent_replies_are_kept_for_reports(api, visitor, agent, open_conversation):
+    from sbcore import db as dbmod
+    from sbcore.conversations import rebuild_conversation_agents
+    from sbcore.models import ConversationAgent
+    cid = open_conversation(visitor)
+    api.ok("send-message", user_id=visitor, conversation_id=cid, message="hi")
+    api.ok("send-message", user_id=agent, conversation_id=cid, message="one")
+    api.ok("send-message", user_id=agent, conversation_id=cid, message="two")
+    with dbmod.connection():
+        rows = [(r.conversation_id, r.agent_id, r.first_reply <= r.last_reply) for r in ConversationAgent.select()]
+        assert rows == [(cid, agent, True)]
+        live = sorted((r.conversation_id, r.agent_id) for r in ConversationAgent.select())
+        rebuild_conversation_agents()
+        assert sorted((r.conversation_id, r.agent_id) for r in ConversationAgent.select()) == live

@@ -5,6 +5,7 @@ from datetime import datetime
 import pytest
 
 from sbcore import db as dbmod
+from sbcore.conversations import rebuild_conversation_agents
 from sbcore.functions.maintenance import REPORT_NAMES
 from sbcore.models import ArticleRating, Conversation, Message, Rating, ReportRow, User
 
@@ -49,7 +50,9 @@ def seeded(api, core):
             with dbmod.connection():
                 Message.update(creation_time=at(created[:11] + clock)).where(Message.id == mid).execute()
         with dbmod.connection():
-            Conversation.update(creation_time=at(created)).where(Conversation.id == cid).execute()
+            Conversation.update(creation_time=at(created),
+                                last_update_time=at(created[:11] + messages[-1][1])).where(
+                Conversation.id == cid).execute()
     api.ok("set-rating", settings={"conversation_id": conversations["c1"], "rating": 1})
     api.ok("set-rating", settings={"conversation_id": conversations["c2"], "rating": 0})
     api.ok("save-articles", articles=[{"id": "art1", "title": "First"}, {"id": "art2", "title": "Second"}])
@@ -65,6 +68,7 @@ def seeded(api, core):
                     "message-automations", "direct-sms", "direct-emails"):
             api.ok("reports-update", name=name, value="1")
     with dbmod.connection():
+        rebuild_conversation_agents()  # the agents' reply times, from the back-dated messages
         for user, created in times.items():
             User.update(creation_time=at(created)).where(User.id == user).execute()
         Rating.update(creation_time=at("2026-11-21 12:00")).execute()

@@ -4,9 +4,8 @@ from peewee import Case, fn
 
 from .. import reports as R
 from ..errors import invalid_argument
-from ..models import (Article, ArticleRating, Conversation, Message, Rating, ReportRow, User,
-                      UserDetail)
-from ..models.users import AGENT_TYPES
+from ..models import (Article, ArticleRating, Conversation, ConversationAgent, Rating, ReportRow,
+                      User, UserDetail)
 from ..registry import FunctionSet
 from .maintenance import REPORT_NAMES
 
@@ -60,15 +59,12 @@ def conversations(span):
                     per_day(span, Conversation, Conversation.creation_time), ["Date", "Count"])
 
 
-def agent_replies(conversation_alias=Conversation):
-    return (Message.select(Message.id).join(User, on=(User.id == Message.user))
-            .where((Message.conversation == conversation_alias.id) & User.user_type.in_(AGENT_TYPES)))
-
-
 @registers("missed-conversations")
 def missed_conversations(span):
+    replied = ConversationAgent.select(ConversationAgent.id).where(
+        ConversationAgent.conversation == Conversation.id)
     return R.report("Missed conversations", "New conversations that no agent answered.",
-                    per_day(span, Conversation, Conversation.creation_time, ~fn.EXISTS(agent_replies())),
+                    per_day(span, Conversation, Conversation.creation_time, ~fn.EXISTS(replied)),
                     ["Date", "Count"])
 
 
@@ -89,26 +85,19 @@ def span_filter(span, column):
     return (column >= span.utc_start) & (column < span.utc_end)
 
 
-def in_range(span, message_query):
-    """Only the messages of conversations started in the range (the creation_time index,
-    then each conversation's messages): a report never reads every message."""
-    started = Conversation.select(Conversation.id).where(span_filter(span, Conversation.creation_time))
-    return message_query.where(Message.conversation.in_(started))
+def duration():
+    """A conversation's time from its start to its last message, in seconds."""
+    return R.seconds_between(Conversation.creation_time, Conversation.last_update_time)
 
 
 @registers("conversations-time")
 def conversations_time(span):
-    """The average time from a conversation's first to its last message, per day."""
-    first, last = fn.MIN(Message.creation_time), fn.MAX(Message.creation_time)
-    durations = (in_range(span, Message.select(Message.conversation.alias("cid"),
-                                               R.seconds_between(first, last).alias("seconds")))
-                 .group_by(Message.conversation).alias("d"))
     day = R.local_day(Conversation.creation_time, span.offset)
-    rows = (Conversation.select(day.alias("day"), fn.AVG(durations.c.seconds))
-            .join(durations, on=(durations.c.cid == Conversation.id))
-            .where(span_filter(span, Conversation.creation_time)).group_by(day).tuples())
+    rows = (Conversation.select(day.alias("day"), fn.AVG(duration()))
+            .where(span_filter(span, Conversation.creation_time) & Conversation.last_message_id.is_null(False))
+            .group_by(day).tuples())
     averages = {R.day_key(d): round(float(avg or 0)) for d, avg in rows}
-    return R.report("Conversation duration", "Average seconds from the first to the last message of "
+    return R.report("Conversation duration", "Average seconds from the start to the last message of "
                     "the conversations started each day.", R.daily(span, averages),
                     ["Date", "Average time"], label_type=2)
 
@@ -117,63 +106,33 @@ def agent_name(row):
     return f"{row['first_name']} {row['last_name']}".strip()
 
 
-def per_agent(rows, value):
-    return {agent_name(row): [value(row)] for row in rows}
-
-
-@registers("agents-response-time")
-def agents_response_time(span):
-    """Per agent: the average seconds from a conversation's start to the agent's first reply."""
-    first_reply = (in_range(span, Message.select(Message.conversation.alias("cid"), Message.user.alias("agent"),
-                                                 fn.MIN(Message.creation_time).alias("replied")))
-                   .join(User, on=(User.id == Message.user))
-                   .where(User.user_type.in_(AGENT_TYPES)).group_by(Message.conversation, Message.user)
-                   .alias("f"))
-    rows = (User.select(User.first_name, User.last_name,
-                        fn.AVG(R.seconds_between(Conversation.creation_time, first_reply.c.replied)).alias("v"))
-            .join(first_reply, on=(first_reply.c.agent == User.id))
-            .join(Conversation, on=(Conversation.id == first_reply.c.cid))
+def per_agent(span, value, title, description, table, label_type, rounding):
+    """One value per agent over the conversations started in the range that the agent
+    replied to (sb_conversation_agents, never the messages)."""
+    rows = (User.select(User.first_name, User.last_name, value.alias("v"))
+            .join(ConversationAgent, on=(ConversationAgent.agent == User.id))
+            .join(Conversation, on=(Conversation.id == ConversationAgent.conversation))
             .where(span_filter(span, Conversation.creation_time))
             .group_by(User.id, User.first_name, User.last_name).order_by(User.id).dicts())
-    return R.report("Agents response time", "Average seconds to an agent's first reply.",
-                    per_agent(rows, lambda r: round(float(r["v"] or 0))), ["Agent", "Average time"],
-                    chart_type="bar", label_type=2, inverse=False)
+    return R.report(title, description, {agent_name(r): [rounding(r["v"])] for r in rows}, table,
+                    chart_type="bar", label_type=label_type, inverse=False)
 
 
-def agents_conversation_rows(span, value):
-    involved = (in_range(span, Message.select(Message.conversation.alias("cid"), Message.user.alias("agent")))
-                .join(User, on=(User.id == Message.user)).where(User.user_type.in_(AGENT_TYPES))
-                .group_by(Message.conversation, Message.user).alias("a"))
-    return (User.select(User.first_name, User.last_name, value.alias("v"))
-            .join(involved, on=(involved.c.agent == User.id))
-            .join(Conversation, on=(Conversation.id == involved.c.cid)),
-            involved)
+def seconds(value):
+    return round(float(value or 0))
 
 
-@registers("agents-conversations")
-def agents_conversations(span):
-    query, _ = agents_conversation_rows(span, fn.COUNT(Conversation.id))
-    rows = (query.where(span_filter(span, Conversation.creation_time))
-            .group_by(User.id, User.first_name, User.last_name).order_by(User.id).dicts())
-    return R.report("Agents conversations", "Conversations each agent replied to.",
-                    per_agent(rows, lambda r: int(r["v"])), ["Agent", "Count"], chart_type="bar",
-                    inverse=False)
-
-
-@registers("agents-conversations-time")
-def agents_conversations_time(span):
-    bounds = (in_range(span, Message.select(Message.conversation.alias("cid"),
-                                            R.seconds_between(fn.MIN(Message.creation_time),
-                                                              fn.MAX(Message.creation_time)).alias("seconds")))
-              .group_by(Message.conversation).alias("b"))
-    query, _ = agents_conversation_rows(span, fn.AVG(bounds.c.seconds))
-    rows = (query.join(bounds, on=(bounds.c.cid == Conversation.id))
-            .where(span_filter(span, Conversation.creation_time))
-            .group_by(User.id, User.first_name, User.last_name).order_by(User.id).dicts())
-    return R.report("Agents conversation duration", "Average seconds from first to last message of "
-                    "the conversations each agent replied to.",
-                    per_agent(rows, lambda r: round(float(r["v"] or 0))), ["Agent", "Average time"],
-                    chart_type="bar", label_type=2, inverse=False)
+REPORTS["agents-response-time"] = lambda span: per_agent(
+    span, fn.AVG(R.seconds_between(Conversation.creation_time, ConversationAgent.first_reply)),
+    "Agents response time", "Average seconds to an agent's first reply.",
+    ["Agent", "Average time"], 2, seconds)
+REPORTS["agents-conversations"] = lambda span: per_agent(
+    span, fn.COUNT(Conversation.id), "Agents conversations", "Conversations each agent replied to.",
+    ["Agent", "Count"], 1, int)
+REPORTS["agents-conversations-time"] = lambda span: per_agent(
+    span, fn.AVG(duration()), "Agents conversation duration",
+    "Average seconds from start to last message of the conversations each agent replied to.",
+    ["Agent", "Average time"], 2, seconds)
 
 
 @registers("agents-ratings")

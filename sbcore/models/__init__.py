@@ -2,7 +2,8 @@
 
 from .articles import Article, ArticleRating
 from .automations import AutomationSent
-from .conversations import BotMessageSent, Conversation, Message, Note, Rating
+from .conversations import (BotMessageSent, Conversation, ConversationAgent, Message, Note,
+                            Rating)
 from .events import Event
 from .reports import ReportRow
 from .settings import Setting
@@ -14,8 +15,8 @@ CORE_MODELS = [User, UserDetail, LoginSession, Typing, Setting, Conversation, Me
 CONVERSATION_MODELS = [Note, Rating, BotMessageSent]
 EVENT_MODELS = [Event]
 ARTICLE_MODELS = [Article, ArticleRating]
-REPORT_MODELS = [ReportRow, AutomationSent]
+REPORT_MODELS = [ReportRow, AutomationSent, ConversationAgent]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
-           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS"]
+           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS"]

@@ -87,3 +87,17 @@ class BotMessageSent(BaseModel):
     class Meta:
         table_name = "sb_bot_messages_sent"
         indexes = ((("user", "name"), True),)
+
+
+class ConversationAgent(BaseModel):
+    """Who of the agents replied in a conversation, first and last: kept by send-message
+    so that reports and routing never scan the messages."""
+
+    conversation = pw.ForeignKeyField(Conversation, on_delete="CASCADE")
+    agent = pw.ForeignKeyField(User, on_delete="CASCADE", index=True)
+    first_reply = pw.DateTimeField()
+    last_reply = pw.DateTimeField()
+
+    class Meta:
+        table_name = "sb_conversation_agents"
+        indexes = ((("conversation", "agent"), True),)
