@@ -73,7 +73,10 @@ def open_database(url):
             os.makedirs(os.path.dirname(os.path.abspath(filename)), exist_ok=True)
         options.update(pragmas=SQLITE_PRAGMAS, check_same_thread=False, timeout=10)
     elif scheme.startswith("mysql"):
-        options.update(charset="utf8mb4")
+        from pymysql.constants import CLIENT
+        # FOUND_ROWS: an UPDATE reports the rows it matched, as SQLite and PostgreSQL do,
+        # not only those whose value changed (update-or-insert relies on it).
+        options.update(charset="utf8mb4", client_flag=CLIENT.FOUND_ROWS)
     return connect(pooled_url(url), **options)
 
 

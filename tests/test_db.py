@@ -68,3 +68,11 @@ def test_concurrent_writers_all_succeed(api, core, visitor, open_conversation):
     [t.join() for t in threads]
     assert errors == []
     assert len(api.ok("get-conversation", conversation_id=cid)["messages"]) == 60
+
+
+def test_an_update_counts_matched_rows_on_every_database(ctx):
+    """Update-or-insert (settings, details, typing, agents' replies) needs the count of
+    matched rows, also when the value is unchanged (MySQL counts changed rows by default)."""
+    from sbcore.models import Setting
+    Setting.create(name="same", value="1")
+    assert Setting.update(value="1").where(Setting.name == "same").execute() == 1
