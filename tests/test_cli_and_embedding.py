@@ -156,3 +156,17 @@ def test_missing_secret_key_is_a_clear_error(tmp_path):
     with pytest.raises(StartupError, match="sbcore init"):
         core.secret_key
     core.close()
+
+
+def test_clean_data_command_shows_progress(tmp_path):
+    run_cli(tmp_path, "init")
+    core = sbcore.connect(f"sqlite:///{tmp_path}/cli.db")
+    ids = [core.call("add-user") for _ in range(3)]
+    with dbmod.connection():
+        from sbcore.models import User
+        User.update(last_activity="2020-01-01 00:00:00").where(User.id.in_(ids)).execute()
+    core.close()
+    result = run_cli(tmp_path, "clean-data")
+    assert result.returncode == 0, result.stderr
+    assert "deleted 3 visitors" in result.stdout and "longest batch" in result.stdout
+    assert "3rows" in result.stderr.replace(" ", "")  # the progress bar

@@ -1,6 +1,8 @@
 """Maintenance: clean-data, cron-jobs and reports-update."""
 
 import json
+import sys
+import time
 from datetime import timedelta
 
 from peewee import JOIN
@@ -18,7 +20,7 @@ from ..worker import Job, run_due_jobs
 
 functions = FunctionSet()
 sbcore_register_functions = functions.hook()
-BATCH = 500
+BATCH = 100  # rows a transaction: an API call waits for at most one batch (bench/clean.py)
 VISITOR_AGE = timedelta(hours=24)
 TRASH_AGE = timedelta(days=30)
 ARCHIVE_AGE = timedelta(hours=24)
@@ -32,13 +34,35 @@ REPORT_NAMES = (
 
 
 @hookimpl
+def sbcore_register_commands():
+    return [("clean-data", "run clean-data now, showing its progress", lambda parser: None,
+             clean_command)]
+
+
+def clean_command(core, args):
+    from tqdm import tqdm
+    slowest = [0.0]
+
+    with tqdm(unit="rows", file=sys.stderr, desc="clean-data") as bar:
+        def progress(count, seconds):
+            slowest[0] = max(slowest[0], seconds)
+            bar.update(count)
+        with dbmod.connection():
+            result = clean(core.context(), on_batch=progress)
+    print(f"deleted {result['visitors']} visitors and {result['trash']} trashed conversations, "
+          f"archived {result['archived']} conversations; longest batch {slowest[0] * 1000:.0f} ms")
+    return 0
+
+
+@hookimpl
 def sbcore_register_jobs():
     return [Job("clean-data", 24 * 3600, lambda ctx: clean(ctx))]
 
 
-def in_batches(ctx, select_ids, act):
+def in_batches(ctx, select_ids, act, on_batch=None):
     """Take ``BATCH`` ids at a time and act on them, each batch in its own short
-    transaction, so that API calls wait at most one batch. Returns the count."""
+    transaction, so that API calls wait at most one batch. ``on_batch(count, seconds)``
+    follows each batch. Returns the count."""
     total = 0
     while True:
         def batch():
@@ -46,13 +70,16 @@ def in_batches(ctx, select_ids, act):
             if ids:
                 act(ids)
             return len(ids)
+        started = time.perf_counter()
         done = dbmod.in_transaction_retrying(ctx.core.database, batch)
         total += done
+        if on_batch and done:
+            on_batch(done, time.perf_counter() - started)
         if done < BATCH:
             return total
 
 
-def clean(ctx):
+def clean(ctx, on_batch=None):
     """Visitors inactive for 24 hours who never opened a conversation are deleted;
     conversations in the trash for 30 days are deleted; inbox conversations whose last
     message is an agent's reply older than 24 hours are archived."""
@@ -61,7 +88,7 @@ def clean(ctx):
         User.select(User.id).join(Conversation, JOIN.LEFT_OUTER, on=(Conversation.user == User.id))
         .where((User.user_type == "visitor") & (User.last_activity < now - VISITOR_AGE)
                & Conversation.id.is_null()).order_by(User.id)),
-        lambda ids: U.delete_users(ctx, ids))
+        lambda ids: U.delete_users(ctx, ids), on_batch)
 
     def delete_conversations(ids):
         from ..search import search_backend
@@ -72,7 +99,7 @@ def clean(ctx):
 
     trashed = in_batches(ctx, lambda: Conversation.select(Conversation.id).where(
         (Conversation.status_code == 4) & (Conversation.last_update_time < now - TRASH_AGE))
-        .order_by(Conversation.id), delete_conversations)
+        .order_by(Conversation.id), delete_conversations, on_batch)
 
     def archive(ids):
         for conversation in Conversation.select().where(Conversation.id.in_(ids)):
@@ -83,7 +110,7 @@ def clean(ctx):
         .join(Message, on=(Message.id == Conversation.last_message_id))
         .join(User, on=(User.id == Message.user))
         .where((Conversation.box == 0) & (Conversation.last_update_time < now - ARCHIVE_AGE)
-               & User.user_type.in_(AGENT_TYPES)).order_by(Conversation.id)), archive)
+               & User.user_type.in_(AGENT_TYPES)).order_by(Conversation.id)), archive, on_batch)
     return {"visitors": visitors, "trash": trashed, "archived": archived}
 
 
