@@ -1,7 +1,8 @@
-"""Fill an sbcore database with N synthetic users, in bulk.
+"""Fill an sbcore database with N synthetic users, in bulk, then conversations and messages.
 
-``python -m bench.generate --users 100000 [--database URL]`` (the database comes
-from SB_DATABASE_URL otherwise). Users go in with ``insert_many`` in batches of
+``python -m bench.generate --users 100000 [--conversations 100000] [--messages 1000000]
+[--database URL]`` (the database comes from SB_DATABASE_URL otherwise; 0 conversations
+skips them, see ``bench/conversations_data.py``). Users go in with ``insert_many`` in batches of
 1,000, one transaction per batch, then the full-text index is rebuilt for the new
 users with ``sbcore.users.reindex``, also 1,000 at a time, and the tables are
 analyzed (VACUUM ANALYZE on PostgreSQL). Existing rows are kept:
@@ -110,13 +111,13 @@ def reindex(core, ids, progress=True):
             bar.update(len(chunk))
 
 
-def analyze(core):
+def analyze(core, tables=("sb_users", "sb_user_data", "sb_search_users")):
     """Refresh the planner's statistics (and PostgreSQL's visibility map), as a
     database that grew over time would have them, rather than measuring a bulk load."""
     from sbcore import db as dbmod
 
     kind = dbmod.kind(core.database)
-    tables = ", ".join(["sb_users", "sb_user_data", "sb_search_users"])
+    tables = ", ".join(tables)
     statement = {"sqlite": "ANALYZE", "mysql": f"ANALYZE TABLE {tables}",
                  "postgres": f"VACUUM ANALYZE {tables}"}[kind]
     with dbmod.connection():
@@ -140,6 +141,8 @@ def populate(core, count, seed=1, progress=True):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--database", help="database URL (default: SB_DATABASE_URL)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
@@ -152,11 +155,16 @@ def main(argv=None):
     try:
         core.init(report=lambda line: None)
         ids, timings = populate(core, args.users, args.seed)
+        print(f"{len(ids)} users added to {core.config.database_url} "
+              f"(insert {timings['insert']:.1f} s, reindex {timings['reindex']:.1f} s, "
+              f"analyze {timings['analyze']:.1f} s)")
+        if args.conversations > 0:
+            from .conversations_data import populate as populate_conversations
+            timings = populate_conversations(core, args.conversations, args.messages, args.seed)
+            print(f"{args.conversations} conversations and {args.messages} messages added ("
+                  + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items()) + ")")
     finally:
         core.close()
-    print(f"{len(ids)} users added to {core.config.database_url} "
-          f"(insert {timings['insert']:.1f} s, reindex {timings['reindex']:.1f} s, "
-          f"analyze {timings['analyze']:.1f} s)")
     return 0
 
 

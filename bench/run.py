@@ -1,10 +1,14 @@
-"""Benchmark the users API: fill a database, serve it with gunicorn, time the calls.
+"""Benchmark the users, conversations and messages API, over HTTP and in-process.
 
-    python -m bench.run [--quick] [--users N] [--database URL]
+Fill a database, serve it with gunicorn, time the calls, stop gunicorn, then time
+the conversation calls in this process (without HTTP).
+
+    python -m bench.run [--quick] [--users N] [--conversations N] [--messages N]
+                        [--database URL] [--explain] [--keep]
 
 Without --database a fresh SQLite file in a temporary directory is used (and
-removed at the end); a server database (MySQL, PostgreSQL) is initialised if
-needed and the generated users are appended to what it already holds."""
+removed at the end unless --keep); a server database (MySQL, PostgreSQL) is
+initialised if needed and the generated rows are appended to what it already holds."""
 
 import argparse
 import os
@@ -21,7 +25,7 @@ from datetime import datetime, timezone
 
 import requests
 
-from . import generate, users
+from . import conversations, conversations_data, generate, inprocess, users
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STARTUP_SECONDS = 60
@@ -29,10 +33,16 @@ STARTUP_SECONDS = 60
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="2,000 users and 100 requests per call (unless given)")
+    parser.add_argument("--quick", action="store_true", help="2,000 users, 2,000 conversations, "
+                        "20,000 messages, 100 requests per call (unless given)")
     parser.add_argument("--users", type=int, help="users to generate (default 100,000)")
+    parser.add_argument("--conversations", type=int, help="conversations (default 100,000)")
+    parser.add_argument("--messages", type=int, help="messages (default 1,000,000)")
     parser.add_argument("--requests", type=int, help="requests per call (default 500)")
+    parser.add_argument("--inprocess", type=int, help="in-process calls per call (default 50)")
+    parser.add_argument("--explain", action="store_true", help="print each conversation "
+                        "call's SELECTs with their query plans")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads (default 4)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--database", help="database URL (default: a temporary SQLite file)")
@@ -40,10 +50,17 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.users is None:
         args.users = 2_000 if args.quick else 100_000
+    if args.conversations is None:
+        args.conversations = 2_000 if args.quick else 100_000
+    if args.messages is None:
+        args.messages = 20_000 if args.quick else 1_000_000
     if args.requests is None:
         args.requests = 100 if args.quick else 500
-    if args.users < 1 or args.requests < 1 or args.concurrency < 1:
-        parser.error("--users, --requests and --concurrency must be at least 1")
+    if args.inprocess is None:
+        args.inprocess = 20 if args.quick else 50
+    if min(args.users, args.conversations, args.requests, args.concurrency, args.inprocess) < 1:
+        parser.error("--users, --conversations, --requests, --concurrency and --inprocess "
+                     "must be at least 1")
     return args
 
 
@@ -96,28 +113,53 @@ def stop_server(process):
             process.wait(timeout=10)
 
 
-def count_users(core):
+def open_core(env):
+    from sbcore.config import Config
+    from sbcore.core import Core
+    return Core(Config.from_env(environ=env, env_file=None))
+
+
+def count_rows(core):
     from sbcore import db as dbmod
-    from sbcore.models import User
+    from sbcore.models import Conversation, Message, User
     with dbmod.connection():
-        return User.select().count()
+        return {model.__name__.lower() + "s": model.select().count()
+                for model in (User, Conversation, Message)}
 
 
-def fill(env, count, seed):
-    """Initialise the schema, create an admin, add ``count`` users; return
-    (admin token, new user ids, timings, users in the database)."""
+def fill(env, args):
+    """Initialise the schema, create an admin, add the users, conversations and messages;
+    return the admin token, the new user ids, the timings, the conversations' target
+    and the rows in the database."""
     sbcore(env, "init")
     token = sbcore(env, "create-admin", "--email", f"bench-{secrets.token_hex(4)}@example.com",
                    "--password", secrets.token_urlsafe(12)).strip().splitlines()[-1]
-    from sbcore.config import Config
-    from sbcore.core import Core
-    core = Core(Config.from_env(environ=env, env_file=None))
+    core = open_core(env)
     try:
-        ids, timings = generate.populate(core, count, seed)
-        total = count_users(core)
+        ids, timings = generate.populate(core, args.users, args.seed)
+        chat_timings = conversations_data.populate(core, args.conversations, args.messages,
+                                                   args.seed)
+        chats = conversations.load(core, token, args.seed)
+        total = count_rows(core)
     finally:
         core.close()
-    return token, ids, timings, total
+    return token, ids, timings, chat_timings, chats, total
+
+
+def local_calls(env, target, args):
+    """The conversation calls in-process (server stopped); with --explain, their plans."""
+    core = open_core(env)
+    plans = []
+    try:
+        caller = core.admin_for_token(target.token)
+        results = inprocess.time_calls(core, target, conversations.CALLS, args.inprocess,
+                                       caller, args.seed)
+        if args.explain:
+            for _, make, _ in conversations.CALLS[1:]:
+                inprocess.explain(core, target, make, caller, args.seed, out=plans.append)
+    finally:
+        core.close()
+    return results, plans
 
 
 def interrupted(signum, frame):
@@ -134,19 +176,30 @@ def main(argv=None):
     env = dict(os.environ, SB_DATABASE_URL=database, SB_UPLOADS_DIR=os.path.join(tmp, "uploads"),
                SB_PUBLIC_URL=f"http://127.0.0.1:{port}", SB_WORKER="off", SB_BCRYPT_ROUNDS="4")
     kind = database.partition("://")[0]
-    print(f"sbcore users benchmark: {args.users} users, {args.requests} requests per call, "
-          f"{args.concurrency} threads, {args.workers} gunicorn workers, {kind}")
+    print(f"sbcore benchmark: {args.users} users, {args.conversations} conversations, "
+          f"{args.messages} messages, {args.requests} requests per call, {args.concurrency} "
+          f"threads, {args.workers} gunicorn workers, {kind}")
     if args.database:
-        print(f"note: {database} is not emptied; the generated users are appended to it")
-    process, keep = None, False
+        print(f"note: {database} is not emptied; the generated rows are appended to it")
+    process, keep = None, args.keep
     try:
-        token, ids, timings, total = fill(env, args.users, args.seed)
+        token, ids, timings, chat_timings, chats, total = fill(env, args)
         print(f"generated {len(ids)} users in {timings['insert']:.1f} s, indexed in "
-              f"{timings['reindex']:.1f} s, analyzed in {timings['analyze']:.1f} s; "
-              f"the database holds {total} users")
+              f"{timings['reindex']:.1f} s, analyzed in {timings['analyze']:.1f} s")
+        print(f"generated {args.conversations} conversations and {args.messages} messages in "
+              f"{sum(chat_timings.values()):.1f} s (" + ", ".join(
+                  f"{name} {seconds:.1f} s" for name, seconds in chat_timings.items()) + ")")
+        print(f"the database holds {total['users']} users, {total['conversations']} "
+              f"conversations and {total['messages']} messages")
         process, url = start_server(env, port, args.workers, os.path.join(tmp, "gunicorn.log"))
-        target = users.Target(url, token, ids, pages=max(1, -(-total // 100)))
+        target = users.Target(url, token, ids, pages=max(1, -(-total["users"] // 100)))
         results = users.run_all(target, args.requests, args.concurrency, args.seed)
+        chats.base_url = url
+        chat_results = users.run_all(chats, args.requests, args.concurrency, args.seed,
+                                     calls=conversations.CALLS)
+        stop_server(process)
+        process = None
+        local, plans = local_calls(env, chats, args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -157,15 +210,26 @@ def main(argv=None):
     finally:
         if process is not None:
             stop_server(process)
-        if not keep:
+        if keep:
+            print(f"kept {tmp}", file=sys.stderr)
+        else:
             shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, database {kind}, "
-          f"{total} users")
+          f"{total['users']} users, {total['conversations']} conversations, "
+          f"{total['messages']} messages")
     print(users.table(results))
-    failed = sum(r.errors for r in results)
-    for r in results:
+    print()
+    print(users.table(chat_results))
+    print()
+    print(f"In-process ({args.inprocess} calls each, after one warm-up, server stopped):")
+    print(inprocess.table(local, chat_results))
+    for line in plans:
+        print(line)
+    failed = 0
+    for r in results + chat_results + local:
+        failed += r.errors
         if r.errors:
             print(f"{r.label}: {r.errors} failed, first: {r.first_error}")
     return 1 if failed else 0

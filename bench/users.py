@@ -128,11 +128,11 @@ def measure(target, call, total, concurrency, seed=1, warmup=0):
     return Result(label, latencies, wall, len(errors), errors[0] if errors else "")
 
 
-def run_all(target, total, concurrency, seed=1, warmup=5, report=print):
+def run_all(target, total, concurrency, seed=1, warmup=5, report=print, calls=CALLS):
     results = []
-    for call in CALLS:
+    for call in calls:
         result = measure(target, call, total, concurrency, seed, warmup)
-        report(f"  {result.label:<24} {len(result.latencies)} ok, {result.errors} failed, "
+        report(f"  {result.label:<28} {len(result.latencies)} ok, {result.errors} failed, "
                f"{result.wall:.1f} s")
         results.append(result)
     return results
