@@ -4,6 +4,7 @@
 ``core.call(name, **arguments)`` runs a registered function with the same binding,
 validation and transaction as an HTTP request."""
 
+import json
 import logging
 import secrets
 import threading
@@ -92,7 +93,7 @@ class Core:
             with self.database.atomic():
                 if SettingRow.get_or_none(SettingRow.name == SECRET_KEY_SETTING) is None:
                     SettingRow.create(name=SECRET_KEY_SETTING,
-                                      value='"%s"' % secrets.token_urlsafe(48))
+                                      value=json.dumps(secrets.token_urlsafe(48)))
                     report("generated the secret key")
                 ensure_bot(self.context())
 
@@ -103,7 +104,7 @@ class Core:
                 row = SettingRow.get_or_none(SettingRow.name == SECRET_KEY_SETTING)
             if row is None:
                 raise StartupError("no secret key: run `sbcore init` or set SB_SECRET_KEY")
-            self._secret_key = row.value.strip('"')
+            self._secret_key = json.loads(row.value)
         return self._secret_key
 
     def context(self, caller_id=None):

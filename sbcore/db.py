@@ -105,10 +105,16 @@ def is_retryable(error):
 def in_transaction_retrying(database, fn):
     """Run ``fn()`` in a transaction; when the database gives up on it (see
     ``is_retryable``) the transaction, which changed nothing, runs again from the start
-    (a few times, with jitter)."""
+    (a few times, with jitter; on SQLite holding the write lock from the start)."""
+    sqlite = isinstance(database.obj if isinstance(database, peewee.DatabaseProxy) else database,
+                        peewee.SqliteDatabase)
     for attempt in range(BUSY_RETRIES):
+        # SQLite: a retry takes the write lock at BEGIN (IMMEDIATE), so that it waits its
+        # turn (busy_timeout) instead of losing to the next writer again; first attempts
+        # stay deferred so that readers never queue behind writers.
+        lock = ("IMMEDIATE",) if sqlite and attempt and not database.in_transaction() else ()
         try:
-            with database.atomic():
+            with database.atomic(*lock):
                 return fn()
         except peewee.OperationalError as error:
             if not is_retryable(error) or attempt == BUSY_RETRIES - 1 or database.in_transaction():

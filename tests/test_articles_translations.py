@@ -124,7 +124,8 @@ def test_save_translations_writes_the_data_folder_with_a_backup(api, core):
     assert os.path.exists(os.path.join(core.config.data_dir, "languages", "it.json"))
     backups = [os.path.join(folder, name) for folder, _, names in
                os.walk(os.path.join(core.config.uploads_dir, "backups")) for name in names]
-    assert len(backups) == 1 and backups[0].endswith("-translations.json")
+    import re
+    assert len(backups) == 1 and re.search(r"-translations-\d{8}-\d{6}\.json$", backups[0])
     with open(backups[0], encoding="utf-8") as handle:
         assert json.load(handle)["it"]["front"]["Send"] == "Invia"
 

@@ -63,11 +63,11 @@ def test_concurrent_writers_all_succeed(api, core, visitor, open_conversation):
             except Exception as error:  # noqa: BLE001 - collected and asserted below
                 errors.append(error)
 
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
     [t.start() for t in threads]
     [t.join() for t in threads]
     assert errors == []
-    assert len(api.ok("get-conversation", conversation_id=cid)["messages"]) == 60
+    assert len(api.ok("get-conversation", conversation_id=cid)["messages"]) == 120
 
 
 def test_an_update_counts_matched_rows_on_every_database(ctx):
@@ -76,3 +76,27 @@ def test_an_update_counts_matched_rows_on_every_database(ctx):
     from sbcore.models import Setting
     Setting.create(name="same", value="1")
     assert Setting.update(value="1").where(Setting.name == "same").execute() == 1
+
+
+def test_on_sqlite_a_retry_holds_the_write_lock_from_the_start(core, monkeypatch):
+    if dbmod.kind(core.database) != "sqlite":
+        pytest.skip("SQLite's lock types")
+    used = []
+    original = core.database.atomic
+
+    def atomic(*args):
+        used.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(core.database, "atomic", atomic)
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise peewee.OperationalError("database is locked")
+        return True
+
+    with dbmod.connection():
+        assert dbmod.in_transaction_retrying(core.database, flaky)
+    assert used == [(), ("IMMEDIATE",)]

@@ -1,6 +1,7 @@
 """Translations: read the catalogs, save them (with a backup), translate a string."""
 
 import json
+from datetime import datetime, timezone
 
 from .. import translations as T
 from .. import uploads
@@ -37,7 +38,8 @@ def save_translations(ctx, translations: dict):
         T.check(translations)
     except ValueError as error:
         raise ApiError("invalid-translations", f"The translations are not valid: {error}.", 400)
-    relative, path = uploads.new_file(ctx.config, "backups", "-translations.json")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    relative, path = uploads.new_file(ctx.config, "backups", f"-translations-{stamp}.json")
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(T.all_catalogs(ctx.config), handle, ensure_ascii=False)
     T.save(ctx.config, translations)
