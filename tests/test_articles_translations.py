@@ -136,3 +136,10 @@ def test_save_translations_refuses_corrupt_input(api, core, translations):
     result = api.call("save-translations", translations=translations)
     assert result.status == 400
     assert not os.path.exists(os.path.join(core.config.data_dir, "languages"))
+
+
+def test_shipped_catalogs_are_complete():
+    """Every shipped language translates every string, keeping its {placeholders}."""
+    import sbcore.translations as T
+    from sbcore.languages.check import check
+    assert check(T.SHIPPED) == []
