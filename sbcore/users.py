@@ -10,7 +10,7 @@ from peewee import SQL
 from . import db as dbmod
 from .errors import ApiError, invalid_argument, user_not_found
 from .models import User, UserDetail
-from .models.users import AGENT_TYPES, USER_TYPES
+from .models.users import AGENT_TYPES
 from .search import normalise, search_backend, words
 
 PUBLIC_TYPES = ("visitor", "lead", "user", "agent", "admin")
@@ -296,5 +296,3 @@ def delete_users(ctx, user_ids):
 def agent_types(include_admins=True):
     return AGENT_TYPES if include_admins else ("agent",)
 
-
-__all__ = ["USER_TYPES"]

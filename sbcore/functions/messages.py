@@ -9,7 +9,7 @@ from peewee import fn
 from .. import conversations as C
 from .. import uploads
 from .. import users as U
-from ..db import format_datetime, utcnow
+from ..db import utcnow
 from ..errors import ApiError, invalid_argument
 from ..hooks import hookimpl
 from ..models import BotMessageSent, Conversation, Message, ReportRow, User
@@ -256,5 +256,3 @@ def execute_bot_message(ctx, name: str, conversation_id: int, last_user_message:
             "settings": {"active": True, "title": settings.get("title", ""),
                          "message": settings["message"]}}
 
-
-__all__ = ["format_datetime"]
