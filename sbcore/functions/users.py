@@ -123,8 +123,8 @@ def get_users(ctx, sorting: list | str | None = None, user_types: list | None = 
         query = query.where(condition)
     if pagination < 0:
         raise invalid_argument("pagination", "expected 0 or more.")
-    if extra not in (False, None, True):
-        [U.check_slug(s) for s in extra]
+    for slug in extra if isinstance(extra, list) else ():  # refused even when no row matches
+        U.check_slug(slug)
     rows = U.list_users(query.order_by(*sort_order(sorting))
                         .limit(U.PAGE_SIZE).offset(pagination * U.PAGE_SIZE))
     return with_extra(rows, extra)
