@@ -5,6 +5,7 @@ import json
 from peewee import JOIN, SQL, fn
 
 from . import db as dbmod
+from . import uploads
 from .db import utcnow
 from .errors import ApiError, invalid_argument, not_found
 from .models import Conversation, ConversationAgent, Message, User
@@ -73,6 +74,10 @@ def attachment_list(stored):
     except ValueError:
         return []
     return value if isinstance(value, list) else []
+
+
+def attachment_urls(stored):
+    return [item[1] for item in attachment_list(stored) if isinstance(item, list) and len(item) > 1]
 
 
 # --- reads ---
@@ -302,6 +307,41 @@ def rebuild_conversation_agents():
     ConversationAgent.insert_from(replies, [ConversationAgent.conversation, ConversationAgent.agent,
                                             ConversationAgent.first_reply,
                                             ConversationAgent.last_reply]).execute()
+
+
+def edit_message(ctx, row, **changes):
+    """Change a message's (checked) text, attachments or payload, reindex it and tell
+    the plugins; answers the message as it now is."""
+    if not changes:
+        return row
+    Message.update(**changes).where(Message.id == row.id).execute()
+    row = Message.get_by_id(row.id)
+    index_message(row)
+    ctx.hook.sbcore_on_message_updated(ctx=ctx, message=row)
+    return row
+
+
+def forget_messages(ctx, conversation_ids, user_ids=()):
+    """Before conversations (and, with ``user_ids``, those users' messages anywhere) are
+    deleted: drop their search rows and the files their messages uploaded here, reading
+    the messages once."""
+    condition = Message.conversation.in_(list(conversation_ids) or [0])
+    if user_ids:
+        condition = condition | Message.user.in_(list(user_ids))
+    message_ids, urls = [], []
+    for message_id, stored in Message.select(Message.id, Message.attachments).where(condition).tuples():
+        message_ids.append(message_id)
+        urls.extend(attachment_urls(stored))
+    backend = search_backend()
+    backend.delete("messages", message_ids)
+    backend.delete("conversations", conversation_ids)
+    uploads.remove_urls(ctx.config, urls)
+
+
+def delete_conversations(ctx, conversation_ids):
+    """Delete conversations with their messages, search rows and files."""
+    forget_messages(ctx, conversation_ids)
+    Conversation.delete().where(Conversation.id.in_(list(conversation_ids))).execute()
 
 
 def refresh_last_message(conversation_id):

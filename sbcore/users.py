@@ -162,11 +162,13 @@ def new_token():
     return secrets.token_hex(20)
 
 
-def email_taken(email, except_id=None):
+def require_email_free(email, except_id=None):
+    """``duplicate-email`` (409) when another user has ``email``."""
     query = User.select(User.id).where(User.email == email)
     if except_id is not None:
         query = query.where(User.id != except_id)
-    return query.exists()
+    if email and query.exists():
+        raise ApiError("duplicate-email", f"A user with the email {email} already exists.", 409)
 
 
 # --- reads ---
@@ -262,8 +264,7 @@ def create_user(ctx, first_name=None, last_name=None, email=None, profile_image=
         user_type = "user" if email else "visitor"
     if not (allow_bot and user_type == "bot"):
         check_user_type(user_type)
-    if email and email_taken(email):
-        raise ApiError("duplicate-email", f"A user with the email {email} already exists.", 409)
+    require_email_free(email)
     details = parse_extra("extra", extra)
     user = User.create(
         first_name=check_name("first_name", "User" if first_name is None else first_name),

@@ -81,3 +81,20 @@ def test_reports_update(api, snapshot):
     before = snapshot()
     assert api.call("reports-update", name="bogus").status == 400
     assert snapshot() == before
+
+
+def test_clean_data_removes_the_files_of_trashed_conversations(api, core, open_conversation):
+    import os
+    folder = os.path.join(core.config.uploads_dir, "files")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "old.txt"), "w") as handle:
+        handle.write("x")
+    customer = api.ok("add-user", first_name="C", last_name="D")
+    cid = open_conversation(customer)
+    api.ok("send-message", user_id=customer, conversation_id=cid, message="file",
+           attachments=[["old.txt", "http://testserver/uploads/files/old.txt"]])
+    api.ok("update-conversation-status", conversation_id=cid, status_code=4)
+    age_conversation(cid, 31 * 24)
+    api.ok("clean-data")
+    assert not os.path.exists(os.path.join(folder, "old.txt"))
+    assert api.ok("search-conversations", search="file") == []

@@ -11,11 +11,12 @@ from ..hooks import hookimpl
 from ..models import Article, ArticleRating, ReportRow
 from ..registry import FunctionSet, Json
 from ..search import normalise, search_backend
+from ..translations import LANGUAGE_CODE
 from ..settings import Setting, list_of_records
 
 functions = FunctionSet()
 ARTICLE_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z]{2,4})?$")
+LANGUAGE = LANGUAGE_CODE
 EXCERPT = 100
 SEARCH_LIMIT = 50
 

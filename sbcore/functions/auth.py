@@ -118,8 +118,7 @@ def update_login(ctx, login_cookie: str, profile_image: str = "", first_name: st
     session = require_session(ctx, login_cookie)
     user = U.get_user(session.user_id)
     email = U.check_email(email)
-    if email and U.email_taken(email, except_id=user.id):
-        raise ApiError("duplicate-email", f"A user with the email {email} already exists.", 409)
+    U.require_email_free(email, except_id=user.id)
     User.update(profile_image=profile_image or U.default_profile_image(ctx.config),
                 first_name=U.check_name("first_name", first_name),
                 last_name=U.check_name("last_name", last_name),

@@ -10,6 +10,7 @@ from ..errors import ApiError, invalid_argument
 from ..models import AutomationSent, Conversation, ReportRow
 from ..registry import FunctionSet, Json
 from ..settings import check_colour
+from ..translations import LANGUAGE_CODE
 from .users import ensure_bot
 
 functions = FunctionSet()
@@ -66,7 +67,7 @@ def automations_save(ctx, automations: dict, translations: dict | None = None):
                 raise invalid_argument("automations", f"the id {item['id']} is used twice.")
             ids.add(item["id"])
     for language, by_type in (translations or {}).items():
-        if not re.match(r"^[a-z]{2}(-[a-z]{2,4})?$", language) or not isinstance(by_type, dict):
+        if not LANGUAGE_CODE.match(language) or not isinstance(by_type, dict):
             raise invalid_argument("translations", f"'{language}' must be a language code with types.")
         for kind, items in by_type.items():
             if kind not in TYPES or not isinstance(items, list):

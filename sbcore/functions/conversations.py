@@ -9,7 +9,6 @@ from ..hooks import hookimpl
 from ..models import Conversation, Message, User
 from ..models.users import AGENT_TYPES
 from ..registry import FunctionSet, IdList
-from ..search import search_backend
 from .users import parse_since
 
 functions = FunctionSet()
@@ -20,13 +19,10 @@ sbcore_register_functions = functions.hook()
 
 @hookimpl
 def sbcore_on_users_deleted(ctx, user_ids):
-    """Drop the search rows of the conversations and messages that go with the users."""
+    """The search rows and files of the users' conversations and messages go with them."""
     conversations = [row[0] for row in Conversation.select(Conversation.id)
                      .where(Conversation.user.in_(user_ids)).tuples()]
-    messages = [row[0] for row in Message.select(Message.id).where(
-        Message.user.in_(user_ids) | Message.conversation.in_(conversations or [0])).tuples()]
-    search_backend().delete("conversations", conversations)
-    search_backend().delete("messages", messages)
+    C.forget_messages(ctx, conversations, user_ids)
 
 
 def routing_filter(ctx, query, routing, routing_unassigned):

@@ -2,14 +2,13 @@
 
 import csv
 import hashlib
-import json
 import os
 
 from PIL import Image, ImageDraw, ImageFont
 
 from .. import uploads
 from ..hooks import hookimpl
-from ..models import Message, User, UserDetail
+from ..models import User, UserDetail
 from ..registry import FunctionSet, IdList
 
 functions = FunctionSet()
@@ -25,20 +24,9 @@ sbcore_register_functions = functions.hook()
 
 @hookimpl
 def sbcore_on_users_deleted(ctx, user_ids):
-    """Remove the uploaded files of users about to be deleted: profile images and
-    the attachments of their messages and of the messages in their conversations."""
-    from ..models import Conversation
+    """Remove the uploaded profile images of users about to be deleted (their messages'
+    files go with their conversations: sbcore.conversations.forget_messages)."""
     urls = [row[0] for row in User.select(User.profile_image).where(User.id.in_(user_ids)).tuples()]
-    conversations = Conversation.select(Conversation.id).where(Conversation.user.in_(user_ids))
-    messages = Message.select(Message.attachments).where(
-        (Message.user.in_(user_ids) | Message.conversation.in_(conversations))
-        & (Message.attachments != ""))
-    for (attachments,) in messages.tuples():
-        try:
-            urls.extend(item[1] for item in json.loads(attachments)
-                        if isinstance(item, list) and len(item) > 1)
-        except ValueError:
-            continue
     uploads.remove_urls(ctx.config, urls)
 
 

@@ -90,16 +90,9 @@ def clean(ctx, on_batch=None):
                & Conversation.id.is_null()).order_by(User.id)),
         lambda ids: U.delete_users(ctx, ids), on_batch)
 
-    def delete_conversations(ids):
-        from ..search import search_backend
-        messages = [r[0] for r in Message.select(Message.id).where(Message.conversation.in_(ids)).tuples()]
-        search_backend().delete("messages", messages)
-        search_backend().delete("conversations", ids)
-        Conversation.delete().where(Conversation.id.in_(ids)).execute()
-
     trashed = in_batches(ctx, lambda: Conversation.select(Conversation.id).where(
         (Conversation.status_code == 4) & (Conversation.last_update_time < now - TRASH_AGE))
-        .order_by(Conversation.id), delete_conversations, on_batch)
+        .order_by(Conversation.id), lambda ids: C.delete_conversations(ctx, ids), on_batch)
 
     def archive(ids):
         for conversation in Conversation.select().where(Conversation.id.in_(ids)):

@@ -79,11 +79,7 @@ def update_message(ctx, message_id: int, message: str | None = None,
         changes["attachments"] = C.check_attachments(attachments)
     if payload is not None:
         changes["payload"] = C.check_payload(payload)
-    if changes:
-        Message.update(**changes).where(Message.id == row.id).execute()
-        row = Message.get_by_id(row.id)
-        C.index_message(row)
-        ctx.hook.sbcore_on_message_updated(ctx=ctx, message=row)
+    C.edit_message(ctx, row, **changes)
     return True
 
 
@@ -106,7 +102,7 @@ def delete_attachments(ctx, conversation_id: int | bool = False, message_id: int
     else:
         raise ApiError("missing-argument", "delete-attachments takes a conversation_id or a message_id.")
     messages = list(query.where(Message.attachments != ""))
-    urls = [item[1] for m in messages for item in C.attachment_list(m.attachments) if len(item) > 1]
+    urls = [url for m in messages for url in C.attachment_urls(m.attachments)]
     if messages:
         Message.update(attachments="").where(Message.id.in_([m.id for m in messages])).execute()
         for m in messages:

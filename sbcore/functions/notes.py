@@ -5,7 +5,7 @@ from peewee import fn
 from .. import conversations as C
 from .. import users as U
 from ..errors import ApiError, invalid_argument
-from ..models import Message, Note, Rating
+from ..models import Note, Rating
 from ..registry import FunctionSet, Json
 from .conversations import last_agent, require_agent
 
@@ -71,9 +71,7 @@ def set_rating(ctx, settings: Json = None, payload: dict | None = None, message_
             changes["message"] = message
         if payload is not None:
             changes["payload"] = C.check_payload(payload)
-        if changes:
-            Message.update(**changes).where(Message.id == row.id).execute()
-            C.index_message(Message.get_by_id(row.id))
+        C.edit_message(ctx, row, **changes)
     return True
 
 

@@ -219,8 +219,7 @@ def update_user(ctx, user_id: int, first_name: str | None = None, last_name: str
         changes["last_name"] = U.check_name("last_name", last_name)
     if email is not None:
         email = None if email.strip().upper() == "NULL" else U.check_email(email)
-        if email and U.email_taken(email, except_id=user.id):
-            raise ApiError("duplicate-email", f"A user with the email {email} already exists.", 409)
+        U.require_email_free(email, except_id=user.id)
         changes["email"] = email
     if profile_image is not None:
         changes["profile_image"] = profile_image or U.default_profile_image(ctx.config)
