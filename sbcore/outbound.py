@@ -57,6 +57,12 @@ def request(config, method, url, timeout=DEFAULT_TIMEOUT, session=None, **kwargs
     return (session or requests).request(method, url, timeout=timeout, **kwargs)
 
 
+def service_url(ctx, app, setting_id):
+    """The base URL of integration ``app``: the environment's ``SB_URL_<APP>`` when set,
+    else the setting ``setting_id``; without a trailing slash."""
+    return (ctx.config.url_overrides.get(app) or ctx.settings.get(setting_id) or "").rstrip("/")
+
+
 def call_service(config, method, url, service, **kwargs):
     """For API functions: a refused URL is a 400, a failed or non-2xx remote a 502."""
     try:

@@ -58,7 +58,7 @@ def get_versions(ctx):
 
 
 def index_url(ctx):
-    return ctx.config.url_overrides.get("pypi") or ctx.settings.get("package-index-url").rstrip("/")
+    return outbound.service_url(ctx, "pypi", "package-index-url")
 
 
 def newer(current, latest):
