@@ -3,6 +3,8 @@ Pusher Beams (users authenticated with their sbcore user id) or OneSignal (devic
 logged in with the sbcore user id as External ID). ``send_push`` is what
 push-notification and the notification flow call."""
 
+import re
+
 from .clients import beams, onesignal
 from .errors import ApiError, invalid_argument
 from .outbound import service_url
@@ -22,6 +24,7 @@ SETTINGS = [
     Setting("push-notifications-onesignal-url", "text", onesignal.DEFAULT_URL,
             "OneSignal's API base URL (SB_URL_ONESIGNAL overrides)."),
 ]
+INSTANCE = re.compile(r"^[A-Za-z0-9-]{1,64}$")  # goes into Beams' host name
 MAX_TITLE = 255
 MAX_MESSAGE = 2000
 
@@ -68,6 +71,9 @@ def send_push(ctx, user_ids, title, message, url, icon=""):
         if link and (not isinstance(link, str) or not link.lower().startswith(("http://", "https://"))):
             raise invalid_argument(name, "an http(s) link.")
     app_id, key = options["push-notifications-id"].strip(), options["push-notifications-key"].strip()
+    if not INSTANCE.match(app_id):
+        raise ApiError("push-notifications-not-configured", "push-notifications-id takes letters, digits and "
+                       "'-' only.", 400)
     if options["push-notifications-provider"] == "onesignal":
         return onesignal.create_notification(ctx.config, service_url(ctx, "onesignal", "push-notifications-onesignal-url"),
                                              app_id, key, users, title, message, url or "", icon or "")

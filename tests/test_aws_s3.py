@@ -103,6 +103,10 @@ def test_s3_off_incomplete_or_private_endpoint(api, core):
     assert (result.status, result.response) == (400, "amazon-s3-not-configured")
     api.ok("save-settings", settings={"amazon-s3": {
         "amazon-s3-active": True, "amazon-s3-access-key": "AKIATEST", "amazon-s3-secret-access-key": "test-secret",
+        "amazon-s3-bucket-name": BUCKET, "amazon-s3-region": "evil.example/x"}})
+    assert api.call("aws-s3", file_path="a.txt").response == "amazon-s3-not-configured"
+    api.ok("save-settings", settings={"amazon-s3": {
+        "amazon-s3-active": True, "amazon-s3-access-key": "AKIATEST", "amazon-s3-secret-access-key": "test-secret",
         "amazon-s3-bucket-name": BUCKET, "amazon-s3-region": "eu-west-1"}, "amazon-s3-url": "http://127.0.0.1:9"})
     assert api.call("aws-s3", file_path="a.txt").response == "url-not-allowed"
 

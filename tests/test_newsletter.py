@@ -173,3 +173,11 @@ def test_newsletter_off_bad_email_and_bad_settings(api, service):
     result = api.call("save-settings", settings={"newsletter": {"newsletter-service": "mailgun"}})
     assert (result.status, result.response) == (400, "invalid-setting-value")
     assert len(service.calls) == 0
+
+
+def test_a_key_cannot_move_mailchimps_host(api, service):
+    for key in ("secret-evil.example/x", "secret-us6.evil.example", "secret-"):
+        api.ok("save-settings", settings={"newsletter": {"newsletter-active": True, "newsletter-key": key,
+                                                         "newsletter-list-id": "a1"}})
+        assert api.call("newsletter", email="ann@example.com").response == "newsletter-not-configured"
+    assert len(service.calls) == 0

@@ -148,3 +148,19 @@ def test_send_push_from_python(core, push, agents):
                 send_push(ctx, user_ids, "T", "M", "")
             assert raised.value.code == "invalid-argument"
         assert len(push.calls) == 1
+
+
+def test_the_instance_id_cannot_move_beams_host(api, push, agents):
+    api.ok("save-settings", settings={"push-notifications": {
+        "push-notifications-active": True, "push-notifications-id": "evil.example/x",
+        "push-notifications-key": BEAMS_SECRET}})
+    result = api.call("push-notification", title="T", message="M", interests="agents")
+    assert (result.status, result.response) == (400, "push-notifications-not-configured")
+    assert len(push.calls) == 0
+
+
+@pytest.mark.parametrize("interests", ["²", ["１"], [10 ** 20], "department-99999999999999999999", [-1], "1.5"])
+def test_odd_interests_are_400_not_500(api, push, agents, interests):
+    push.configure("pusher")
+    result = api.call("push-notification", title="T", message="M", interests=interests)
+    assert (result.status, result.response) == (400, "invalid-argument")

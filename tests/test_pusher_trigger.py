@@ -95,3 +95,11 @@ def test_pusher_off_or_incomplete(api, core):
                                                  "pusher-secret": SECRET, "pusher-cluster": "eu"},
                                       "pusher-url": "http://10.0.0.1"})
     assert api.call("pusher-trigger", channel="agents", event="x", data={}).response == "url-not-allowed"
+
+
+def test_the_cluster_cannot_move_the_host(api, channels):
+    api.ok("save-settings", settings={"pusher": {"pusher-active": True, "pusher-id": "1", "pusher-key": "k",
+                                                 "pusher-secret": SECRET, "pusher-cluster": "evil.example/x"}})
+    result = api.call("pusher-trigger", channel="agents", event="x", data={})
+    assert (result.status, result.response) == (400, "pusher-not-configured")
+    assert len(channels.calls) == 0

@@ -17,10 +17,13 @@ ApiError ``<service>-error`` (502) with the service's own message.
   ``{"message", "errors": {field: [text]}}``."""
 
 import hashlib
+import re
 from urllib.parse import quote
 
 from .. import outbound
 from ..errors import ApiError
+
+DATA_CENTRE = re.compile(r"^[a-z]{2,4}[0-9]{1,3}$")
 
 
 def _answer(response):
@@ -38,10 +41,11 @@ def _mailchimp_error(response):
 
 
 def mailchimp(config, base_url, key, list_id, email, first_name, last_name):
-    if "-" not in key or not list_id:
+    centre = key.rsplit("-", 1)[1] if "-" in key else ""
+    if not DATA_CENTRE.match(centre) or not list_id:
         raise ApiError("newsletter-not-configured", "Mailchimp needs an API key ending in its data "
                        "centre (…-us6) and an audience (list) id.", 400)
-    base = base_url.replace("{dc}", key.rsplit("-", 1)[1])
+    base = base_url.replace("{dc}", centre)
     member = hashlib.md5(email.lower().encode()).hexdigest()
     body = {"email_address": email, "status_if_new": "subscribed"}
     names = {k: v for k, v in (("FNAME", first_name), ("LNAME", last_name)) if v}

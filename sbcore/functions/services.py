@@ -55,18 +55,26 @@ def sbcore_register_settings():
     ]
 
 
-def active_options(ctx, setting_id, required, label):
-    """The options of ``setting_id`` when on and complete; ApiError <label>-not-active or
-    <label>-not-configured (400) otherwise. Secrets are never part of the message."""
+HOST_PART = re.compile(r"^[A-Za-z0-9-]{1,63}$")  # a cluster, region or instance id put into a host name
+
+
+def active_options(ctx, setting_id, required, host_parts=()):
+    """The options of ``setting_id`` when on and complete; ApiError <setting_id>-not-active
+    or -not-configured (400) otherwise. Secrets are never part of the message."""
     options = ctx.settings.options(setting_id)
     if not options[f"{setting_id}-active"]:
-        raise ApiError(f"{label}-not-active", f"{label} is off: turn on {setting_id}-active in the "
-                       f"setting {setting_id}.", 400)
+        raise ApiError(f"{setting_id}-not-active", f"{setting_id} is off: turn on {setting_id}-active in "
+                       f"the setting {setting_id}.", 400)
     missing = [f"{setting_id}-{key}" for key in required if not options[f"{setting_id}-{key}"].strip()]
     if missing:
-        raise ApiError(f"{label}-not-configured", f"{label} needs {', '.join(missing)} in the setting "
-                       f"{setting_id}.", 400)
-    return {key: value.strip() if isinstance(value, str) else value for key, value in options.items()}
+        raise ApiError(f"{setting_id}-not-configured", f"{setting_id} needs {', '.join(missing)} in the "
+                       f"setting {setting_id}.", 400)
+    options = {key: value.strip() if isinstance(value, str) else value for key, value in options.items()}
+    for key in host_parts:
+        if not HOST_PART.match(options[f"{setting_id}-{key}"]):
+            raise ApiError(f"{setting_id}-not-configured", f"{setting_id}-{key} takes letters, digits and "
+                           "'-' only.", 400)
+    return options
 
 
 # --- send-sms ---
@@ -82,7 +90,8 @@ def send_sms(ctx, message: str, to: str, template: bool = True, conversation_id:
 
 # --- push-notification ---
 
-DEPARTMENT = re.compile(r"^department-(\d+)$")
+DEPARTMENT = re.compile(r"^department-([0-9]{1,9})$")
+USER_ID = re.compile(r"^[0-9]{1,9}$")
 
 
 def push_recipients(interests):
@@ -96,11 +105,13 @@ def push_recipients(interests):
         return [row.id for row in User.select(User.id).where(agents & (User.department == int(found.group(1))))
                 .order_by(User.id)]
     items = interests if isinstance(interests, list) else [interests]
+    if len(items) > push.beams.MAX_USERS:
+        raise invalid_argument("interests", f"at most {push.beams.MAX_USERS} users.")
     ids = []
     for item in items:
-        if isinstance(item, bool) or not (isinstance(item, int) or (isinstance(item, str) and item.strip().isdigit())):
+        if isinstance(item, bool) or not USER_ID.match(str(item).strip() if isinstance(item, (int, str)) else ""):
             raise invalid_argument("interests", "a user id, a list of user ids, agents, all-agents or department-<id>.")
-        ids.append(int(item))
+        ids.append(int(str(item).strip()))
     ids = list(dict.fromkeys(ids))
     existing = {row.id for row in User.select(User.id).where(User.id.in_(ids or [0]))}
     for user_id in ids:
@@ -131,7 +142,7 @@ CHANNEL = re.compile(r"^[-a-zA-Z0-9_=@,.;]{1,164}$")
 
 @functions("pusher-trigger", transaction=False)
 def pusher_trigger(ctx, channel: str, event: str, data: Json = None):
-    options = active_options(ctx, "pusher", ("id", "key", "secret", "cluster"), "pusher")
+    options = active_options(ctx, "pusher", ("id", "key", "secret", "cluster"), ("cluster",))
     if not CHANNEL.match(channel):
         raise invalid_argument("channel", "1 to 164 letters, digits and - _ = @ , . ;")
     if channel.startswith("private-encrypted-"):
@@ -176,7 +187,7 @@ def aws_s3(ctx, file_path: str, action: str = "PUT"):
     if action not in ("PUT", "DELETE"):
         raise invalid_argument("action", "PUT or DELETE.")
     options = active_options(ctx, "amazon-s3", ("access-key", "secret-access-key", "bucket-name", "region"),
-                             "amazon-s3")
+                             ("region",))
     if action == "PUT":
         path, key = local_file(ctx.config, file_path)
     bucket = s3.Bucket(ctx.config, service_url(ctx, "s3", "amazon-s3-url"), options["amazon-s3-region"],
@@ -200,7 +211,7 @@ def newsletter(ctx, email: str, first_name: str = "", last_name: str = ""):
     for name, value in (("first_name", first_name), ("last_name", last_name)):
         if len(value) > 191:
             raise invalid_argument(name, "at most 191 characters.")
-    options = active_options(ctx, "newsletter", ("key",), "newsletter")
+    options = active_options(ctx, "newsletter", ("key",))
     service = options["newsletter-service"]
     subscribe = newsletters.SERVICES[service][1]
     return subscribe(ctx.config, service_url(ctx, "newsletter", f"newsletter-{service}-url"),
