@@ -63,8 +63,11 @@ def service_url(ctx, app, setting_id):
     return (ctx.config.url_overrides.get(app) or ctx.settings.get(setting_id) or "").rstrip("/")
 
 
-def call_service(config, method, url, service, **kwargs):
-    """For API functions: a refused URL is a 400, a failed or non-2xx remote a 502."""
+def call_service(config, method, url, service, describe=None, **kwargs):
+    """For API functions: a refused URL is a 400, a failed or non-2xx remote a 502.
+
+    ``describe(response)`` may pick the service's own error message out of a non-2xx
+    answer (None falls back to the start of the body)."""
     try:
         response = request(config, method, url, **kwargs)
     except OutboundRefused as error:
@@ -72,6 +75,20 @@ def call_service(config, method, url, service, **kwargs):
     except requests.RequestException as error:
         raise ApiError(f"{service}-error", f"{service} could not be reached: {error}", 502)
     if not 200 <= response.status_code < 300:
+        detail = None
+        if describe is not None:
+            try:
+                detail = describe(response)
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError):
+                detail = None
         raise ApiError(f"{service}-error",
-                       f"{service} answered {response.status_code}: {response.text[:300]}", 502)
+                       f"{service} answered {response.status_code}: {detail or response.text[:300]}", 502)
     return response
+
+
+def json_body(response):
+    """The JSON body of ``response``, or None when it has none."""
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -68,6 +68,23 @@ def list_of_records(setting_id, keys, required):
     return validate
 
 
+def options_of(setting_id, default, choices=None):
+    """A validator for a multi-input setting: only the keys of ``default``, each of the
+    default's type; ``choices`` maps a key to its allowed values."""
+    def validate(value):
+        unknown = sorted(set(value) - set(default))
+        if unknown:
+            raise invalid(setting_id, f"unknown key '{unknown[0]}' (keys: {', '.join(default)}).")
+        for key, item in value.items():
+            kind = bool if isinstance(default[key], bool) else str
+            if isinstance(item, bool) != (kind is bool) or not isinstance(item, kind):
+                raise invalid(setting_id, f"'{key}' takes {'true or false' if kind is bool else 'text'}.")
+            if choices and key in choices and item not in choices[key]:
+                raise invalid(setting_id, f"'{key}' is one of {', '.join(choices[key])}.")
+        return value
+    return validate
+
+
 def check_departments(value):
     list_of_records("departments", ("department-id", "department-name", "department-color",
                                     "department-image"), ("department-id", "department-name"))(value)
@@ -119,6 +136,12 @@ class SettingsStore:
             return json.loads(row.value)
         spec = self.specs.get(name)
         return spec.default if spec else default
+
+    def options(self, name):
+        """A multi-input setting's stored keys over its registered defaults."""
+        spec = self.specs[name]
+        stored = self.get(name)
+        return {**spec.default, **(stored if isinstance(stored, dict) else {})}
 
     def set(self, name, value):
         spec = self.specs.get(name)
