@@ -75,6 +75,10 @@ def require_session(ctx, cookie):
     return session
 
 
+def end_session(session_id):
+    LoginSession.delete().where(LoginSession.id == session_id).execute()
+
+
 def log_in(ctx, user):
     ctx.presence.touch(user.id)
     ctx.hook.sbcore_on_login(ctx=ctx, user=user)
@@ -102,7 +106,7 @@ def logout(ctx, login_cookie: str = "", user_id: int | None = None):
     if login_cookie:
         session = session_from_cookie(ctx, login_cookie)
         if session is not None:
-            LoginSession.delete().where(LoginSession.id == session.id).execute()
+            end_session(session.id)
         return True
     if user_id is not None:
         U.require_user(user_id)
@@ -124,7 +128,7 @@ def update_login(ctx, login_cookie: str, profile_image: str = "", first_name: st
                 last_name=U.check_name("last_name", last_name),
                 email=email, department=department).where(User.id == user.id).execute()
     U.reindex([user.id])
-    LoginSession.delete().where(LoginSession.id == session.id).execute()
+    end_session(session.id)
     user = U.get_user(user.id)
     ctx.hook.sbcore_on_user_updated(ctx=ctx, user=user)
     return issue_cookie(ctx, user)

@@ -7,7 +7,7 @@ from .conversations import (BotMessageSent, Conversation, ConversationAgent, Mes
 from .events import Event
 from .reports import ReportRow
 from .settings import Setting
-from .system import AppliedMigration, JobRun
+from .system import AppliedMigration, JobRun, RateHit
 from .users import LoginSession, Typing, User, UserDetail
 
 CORE_MODELS = [User, UserDetail, LoginSession, Typing, Setting, Conversation, Message,
@@ -16,7 +16,9 @@ CONVERSATION_MODELS = [Note, Rating, BotMessageSent]
 EVENT_MODELS = [Event]
 ARTICLE_MODELS = [Article, ArticleRating]
 REPORT_MODELS = [ReportRow, AutomationSent, ConversationAgent]
+VISITOR_MODELS = [RateHit]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
-           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS"]
+           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
+           "RateHit", "VISITOR_MODELS"]
