@@ -118,11 +118,15 @@
     return state.sessionPromise;
   }
 
-  // A call of the visitor API; an expired or unknown login cookie starts a new visitor once.
+  // Functions the server answers without a login: reading them creates no visitor.
+  var PUBLIC = { "get-translation": 1, "get-articles": 1, "search-articles": 1 };
+
+  // A call of the visitor API. The first call that needs a visitor registers one; an
+  // expired or logged-out login cookie starts a new visitor once.
   function api(name, args) {
     var body = { "function": name };
     for (var key in args || {}) if (Object.prototype.hasOwnProperty.call(args, key)) body[key] = args[key];
-    return ensureSession().then(function () {
+    return (PUBLIC[name] ? Promise.resolve() : ensureSession()).then(function () {
       return post("/widget/api", body);
     }).catch(function (error) {
       if (error instanceof ApiFailure && error.status === 401 && state.cookie) {
@@ -261,12 +265,27 @@
     return value === "true" || value === "1" || value === "yes";
   }
 
+  // Marks the buttons of `box` busy while a call runs; answers true when they already
+  // were. aria-disabled rather than disabled: disabling the focused button would drop
+  // the keyboard focus out of the panel.
+  function busy(box, on) {
+    if (on && box.getAttribute("aria-busy") === "true") return true;
+    box.setAttribute("aria-busy", on ? "true" : "false");
+    Array.prototype.forEach.call(box.querySelectorAll("button"), function (button) {
+      if (on) button.setAttribute("aria-disabled", "true"); else button.removeAttribute("aria-disabled");
+    });
+    return false;
+  }
+
   function richDone(box, attrs, summary, success) {
+    var hadFocus = box.contains(shadow.activeElement);
     while (box.firstChild) box.removeChild(box.firstChild);
     box.classList.add("sb-done");
     success = attrs.success || success;
-    if (success) box.appendChild(el("p", { "class": "sb-success", role: "status", text: success }));
-    if (summary) box.appendChild(el("p", { "class": "sb-summary", text: summary }));
+    if (success) box.appendChild(el("p", { "class": "sb-success", role: "status", tabindex: "-1", text: success }));
+    if (summary) box.appendChild(el("p", { "class": "sb-summary", tabindex: "-1", text: summary }));
+    // the control that had the focus is gone: keep the focus in the panel, on the answer
+    if (hadFocus && box.firstChild) box.firstChild.focus();
   }
 
   function richFailed(box, error) {
@@ -298,7 +317,6 @@
     box.appendChild(el("button", { type: "submit", "class": "sb-btn", text: submitLabel }));
     box.addEventListener("submit", function (event) {
       event.preventDefault();
-      var button = box.querySelector('button[type="submit"]');
       richFailed(box, "");
       var inputs = Array.prototype.slice.call(box.querySelectorAll("input, select"));
       var missing = inputs.some(function (input) { return input.required && !input.value.trim(); });
@@ -307,11 +325,11 @@
       if (email && email.value && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email.value.trim())) {
         return richFailed(box, t("Invalid email address."));
       }
-      button.disabled = true;
+      if (busy(box, true)) return;
       Promise.resolve(onSubmit(box)).then(function (summary) {
         richDone(box, attrs, summary, t("Thank you! We will get back to you soon."));
       }, function (error) {
-        button.disabled = false;
+        busy(box, false);
         richFailed(box, typeof error === "string" ? error : errorText(error));
       });
     });
@@ -328,8 +346,30 @@
     return result;
   }
 
+  // The server keeps each answer in the message's payload under "rich-messages",
+  // by the shortcode's id (or its type): an answered form shows as answered.
+  function richAnswer(message, key) {
+    var payload = parseJson(message.payload, {});
+    var answers = payload && payload["rich-messages"];
+    var answer = answers && typeof answers === "object" ? answers[key] : null;
+    return answer && typeof answer === "object" && answer.result && typeof answer.result === "object" ? answer : null;
+  }
+
+  function summaryOf(kind, result) {
+    if (kind === "rating") return result.rating && String(result.rating[0]) === "1" ? t("Positive") : t("Negative");
+    return Object.keys(result).map(function (name) {
+      return Array.isArray(result[name]) ? String(result[name][0]) : String(result[name]);
+    }).filter(Boolean).join(", ");
+  }
+
   function renderRich(message, part) {
     var kind = part.rich, attrs = part.attrs;
+    var answered = richAnswer(message, attrs.id || kind);
+    if (answered) {
+      var done = el("div", { "class": "sb-rich sb-rich-" + kind });
+      richDone(done, attrs, summaryOf(kind, answered.result));
+      return done;
+    }
     var head = [];
     if (attrs.title) head.push(el("p", { "class": "sb-rich-title", text: attrs.title }));
     if (attrs.message) head.push(el("p", { "class": "sb-rich-message", text: attrs.message }));
@@ -339,11 +379,11 @@
       var row = el("div", { "class": "sb-options" });
       splitOptions(attrs.options).forEach(function (option) {
         row.appendChild(el("button", { type: "button", "class": "sb-option", text: option, onclick: function () {
-          Array.prototype.forEach.call(row.querySelectorAll("button"), function (b) { b.disabled = true; });
-          submitRich(message, "buttons", attrs, { option: [option, attrs.title || ""] }).then(function () {
+          if (busy(row, true)) return;
+          submitRich(message, kind, attrs, { option: [option, attrs.title || ""] }).then(function () {
             richDone(group, attrs, option);
           }, function (error) {
-            Array.prototype.forEach.call(row.querySelectorAll("button"), function (b) { b.disabled = false; });
+            busy(row, false);
             showError(errorText(error));
           });
         } }));
@@ -413,21 +453,24 @@
     // rating
     var rating = el("div", { "class": "sb-rich sb-rich-rating", role: "group", "aria-label": attrs.title || t("Rate your experience") }, head);
     if (!attrs.title) rating.insertBefore(el("p", { "class": "sb-rich-title", text: t("Rate your experience") }), rating.firstChild);
-    rating.appendChild(ratingButtons(message.id, function (value) {
+    rating.appendChild(ratingButtons(message, attrs, function (value) {
       richDone(rating, { success: attrs.success || t("Thank you for your feedback!") }, value ? t("Positive") : t("Negative"));
     }));
     return rating;
   }
 
-  function ratingButtons(messageId, done) {
+  // Positive / negative; with a [rating] message (and its attributes) the answer is a
+  // rich-message, which also rates the conversation; without one, set-rating.
+  function ratingButtons(message, attrs, done) {
     var row = el("div", { "class": "sb-options" });
     [[1, t("Positive"), "\uD83D\uDC4D"], [0, t("Negative"), "\uD83D\uDC4E"]].forEach(function (choice) {
       row.appendChild(el("button", { type: "button", "class": "sb-option", "aria-label": choice[1], "data-rating": choice[0], onclick: function () {
-        Array.prototype.forEach.call(row.querySelectorAll("button"), function (b) { b.disabled = true; });
-        var args = { settings: { conversation_id: state.conversationId, rating: choice[0] } };
-        if (messageId) args.message_id = Number(messageId);
-        api("set-rating", args).then(function () { done(choice[0]); }, function (error) {
-          Array.prototype.forEach.call(row.querySelectorAll("button"), function (b) { b.disabled = false; });
+        if (busy(row, true)) return;
+        var call = message
+          ? submitRich(message, "rating", attrs, { rating: [String(choice[0]), choice[1]] })
+          : api("set-rating", { conversation_id: state.conversationId, rating: choice[0] });
+        call.then(function () { done(choice[0]); }, function (error) {
+          busy(row, false);
           showError(errorText(error));
         });
       } }, [choice[2] + " " + choice[1]]));
@@ -489,15 +532,15 @@
     ".sb-summary{font-style:italic}",
     ".sb-options{display:flex;flex-wrap:wrap;gap:6px}",
     ".sb-option{border:1px solid var(--c1);color:var(--c2);background:#fff;border-radius:16px;padding:5px 12px}",
-    ".sb-option:hover:not(:disabled){background:var(--c1);color:#fff}",
-    "button:disabled{opacity:.6;cursor:default}",
+    ".sb-option:hover:not([aria-disabled=true]){background:var(--c1);color:#fff}",
+    "button[aria-disabled=true]{opacity:.6;cursor:default}",
     ".sb-field{display:flex;flex-direction:column;gap:2px}",
     ".sb-field label{font-size:12px;color:#5b6470}",
     ".sb-field input,.sb-field select,.sb-search{border:1px solid #d5dbe2;border-radius:6px;padding:6px 8px;background:#fff;width:100%}",
     ".sb-form-error{margin:0;color:#b3261e;font-size:12px}",
     ".sb-form-error:empty{display:none}",
     ".sb-btn{align-self:flex-start;background:var(--c1);color:#fff;border:0;border-radius:6px;padding:6px 14px}",
-    ".sb-btn:hover:not(:disabled){background:var(--c2)}",
+    ".sb-btn:hover:not([aria-disabled=true]){background:var(--c2)}",
     ".sb-link{background:none;border:0;padding:0;color:var(--c2);text-decoration:underline}",
     ".sb-pane{flex:1;overflow-y:auto;padding:14px;display:flex;flex-direction:column;gap:10px}",
     ".sb-list{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:6px}",
@@ -588,7 +631,7 @@
   function applyStrings() {
     ui.root.setAttribute("lang", state.language);
     ui.launcher.setAttribute("aria-label", state.unread ? t("Open chat") + " (" + state.unread + ")" : t("Open chat"));
-    if (!CONFIG.title) ui.title.textContent = t("Chat with us");
+    ui.title.textContent = t(CONFIG.title || "Chat with us");
     [[ui.articlesButton, "Help center"], [ui.listButton, "Conversations"], [ui.newButton, "New conversation"],
       [ui.endButton, "Close conversation"], [ui.closeButton, "Minimize chat"], [ui.attach, "Attach a file"],
       [ui.send, "Send"]].forEach(function (pair) {
@@ -630,8 +673,8 @@
   // ---------------------------------------------------------------- messages
   function errorText(error) {
     if (error instanceof ApiFailure && error.status === 0) return t("Something went wrong. Please try again.");
-    if (error instanceof ApiFailure && error.code === "invalid-file-type") return t("The file type is not allowed.");
-    if (error instanceof ApiFailure && error.status === 413) return t("The file is too large.");
+    if (error instanceof ApiFailure && error.code === "extension-not-allowed") return t("The file type is not allowed.");
+    if (error instanceof ApiFailure && (error.status === 413 || error.code === "file-too-large")) return t("The file is too large.");
     if (error instanceof ApiFailure && error.code === "duplicate-email") return t("This email is already in use.");
     return t("Something went wrong. Please try again.");
   }
@@ -803,7 +846,7 @@
     if (!text && !state.pending.length) return;
     var attachments = state.pending.slice();
     showError("");
-    ui.send.disabled = true;
+    if (busy(ui.composer, true)) return;
     startConversation().then(function (conversationId) {
       return api("send-message", { conversation_id: conversationId, message: text, attachments: attachments }).then(function (answer) {
         ui.input.value = "";
@@ -821,7 +864,7 @@
     }).catch(function (error) {
       showError(errorText(error));
     }).then(function () {
-      ui.send.disabled = false;
+      busy(ui.composer, false);
       ui.input.focus();
     });
   }
@@ -937,7 +980,7 @@
   }
 
   function listConversations() {
-    api("get-user-conversations", {}).then(function (list) {
+    (state.cookie ? api("get-user-conversations", {}) : Promise.resolve([])).then(function (list) {
       while (ui.conversationList.firstChild) ui.conversationList.removeChild(ui.conversationList.firstChild);
       if (!Array.isArray(list) || !list.length) {
         ui.conversationList.appendChild(el("li", { "class": "sb-empty", text: t("No results found.") }));
@@ -959,7 +1002,7 @@
     if (!state.conversationId) return;
     ui.rate.hidden = false;
     while (ui.rate.childNodes.length > 1) ui.rate.removeChild(ui.rate.lastChild);
-    ui.rate.appendChild(ratingButtons(null, function () {
+    ui.rate.appendChild(ratingButtons(null, null, function () {
       while (ui.rate.childNodes.length > 1) ui.rate.removeChild(ui.rate.lastChild);
       ui.rate.appendChild(el("p", { "class": "sb-success", role: "status", text: t("Thank you for your feedback!") }));
       setConversation(null);
@@ -978,12 +1021,13 @@
   }
 
   // ---------------------------------------------------------------- open / close
+  // A returning visitor (a login cookie in this page's storage): who they are and their
+  // last conversation. A new visitor is registered only when they first send something.
   var restored = null;
   function boot() {
+    if (!state.cookie) return Promise.resolve();
     if (!restored) {
-      restored = ensureSession().then(function () {
-        return Promise.all([loadStrings(), restore()]);
-      }).catch(function (error) {
+      restored = restore().catch(function (error) {
         restored = null;
         showError(errorText(error));
       });
@@ -1046,13 +1090,14 @@
 
   function mount() {
     document.body.appendChild(host);
+    applyStrings();
+    loadStrings();
     if (FULL) {
       state.open = true;
-      applyStrings();
       ui.input.focus();
-      boot().then(function () { scrollDown(); ui.input.focus(); schedulePoll(0); });
+      boot().then(function () { scrollDown(); schedulePoll(0); });
     } else if (state.cookie) {
-      // a returning visitor: their language, and new replies counted on the launcher
+      // new replies are counted on the launcher while the panel is closed
       boot().then(function () { schedulePoll(); });
     }
   }
