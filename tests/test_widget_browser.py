@@ -255,3 +255,125 @@ def test_widget_embedded_in_another_origin(browser, server, host_page, admin, ag
     assert any(url == f"{server}/widget/api" for url in requested)
     assert errors == []
     context.close()
+
+
+def widget_call(server, cookie_or_none, function, **fields):
+    headers = {"Authorization": f"Bearer {cookie_or_none}"} if cookie_or_none else {}
+    return requests.post(f"{server}/widget/api", json={"function": function, **fields},
+                         headers=headers, timeout=10).json()
+
+
+def test_widget_help_center_forms_typing_unread_and_rating(browser, server, host_page, admin,
+                                                           agent_id):
+    admin("save-articles", articles=[
+        {"id": "refund", "title": "Refund policy", "link": "https://shop.example/refunds",
+         "content": "<p>Refunds within <b>30</b> days.</p><p>Keep the receipt.</p>", "categories": []},
+        {"id": "ship", "title": "Shipping", "content": "We ship worldwide.", "link": "",
+         "categories": []}])
+    context = browser.new_context(locale="en-US")
+    page, errors = open_page(context, f"{host_page}/")
+    launcher = page.get_by_role("button", name="Open chat")
+    launcher.click()
+    box = page.get_by_role("textbox", name="Write a message...")
+    expect(box).to_be_focused()
+
+    # the help center reads articles without making the reader a visitor
+    page.get_by_role("button", name="Help center").click()
+    search = page.get_by_role("searchbox", name="Search for articles...")
+    expect(search).to_be_focused()
+    search.fill("refund")
+    page.get_by_role("button", name="Refund policy").click()
+    article = page.locator(".sb-article")
+    expect(article.get_by_role("heading", name="Refund policy")).to_be_focused()
+    expect(article.locator(".sb-text")).to_have_text("Refunds within 30 days.\nKeep the receipt.")
+    expect(article.get_by_role("link", name="Open")).to_have_attribute("href", "https://shop.example/refunds")
+    assert not page.evaluate("Object.keys(localStorage).some(k => k.endsWith(':login-cookie'))")
+    article.get_by_role("button", name="Yes").click()  # rating an article needs a visitor
+    expect(article.locator(".sb-success")).to_have_text("Thank you for your feedback!")
+    assert admin("article-ratings", article_id="refund") == "[1]"
+    page.keyboard.press("Escape")  # back to the chat, still open
+    expect(box).to_be_focused()
+
+    # a refused file type is said, nothing is attached
+    page.locator(".sb-composer input[type=file]").set_input_files(
+        files=[{"name": "page.html", "mimeType": "text/html", "buffer": b"<script></script>"}])
+    expect(page.locator(".sb-error")).to_have_text("The file type is not allowed.")
+    expect(page.locator(".sb-chip")).to_have_count(0)
+
+    box.fill("Hi")
+    box.press("Enter")
+    expect(page.locator(".sb-msg.sb-own")).to_have_count(1)
+    expect(page.locator(".sb-error")).to_have_text("")
+    conversation_id = only_conversation(admin)
+    visitor_id = int(admin("get-conversation", conversation_id=conversation_id)["details"]["user_id"])
+    cookie = page.evaluate(
+        "localStorage.getItem(Object.keys(localStorage).find(k => k.endsWith(':login-cookie')))")
+
+    # the visitor typing is seen by the agent
+    assert admin("is-typing", user_id=visitor_id, conversation_id=conversation_id) is False
+    box.press_sequentially("still typ")
+    deadline = time.monotonic() + 3
+    while not admin("is-typing", user_id=visitor_id, conversation_id=conversation_id):
+        assert time.monotonic() < deadline, "set-typing never reached the server"
+        time.sleep(0.1)
+
+    # forms: an email form subscribes, an inputs form answers, a registration form registers
+    admin("send-message", user_id=agent_id, conversation_id=conversation_id,
+          message='[email name="true" title="Stay in touch"]')
+    email_form = page.locator(".sb-rich-email")
+    email_form.get_by_label("First name").fill("Don")
+    email_form.get_by_label("Your email").fill("not-an-email")
+    email_form.get_by_role("button", name="Subscribe").click()
+    expect(email_form.get_by_role("alert")).to_have_text("Invalid email address.")
+    email_form.get_by_label("Your email").fill("don@example.com")
+    email_form.get_by_label("Your email").press("Enter")
+    expect(page.locator(".sb-rich-email .sb-summary")).to_have_text("don@example.com")
+    user = admin("get-user", user_id=visitor_id)
+    assert (user["email"], user["user_type"]) == ("don@example.com", "lead")
+
+    admin("send-message", user_id=agent_id, conversation_id=conversation_id,
+          message='[inputs id="order" values="Order number,City" title="Your order"]')
+    inputs = page.locator(".sb-rich-inputs")
+    inputs.get_by_label("Order number").fill("A-42")
+    inputs.get_by_label("City").fill("Leeds")
+    inputs.get_by_role("button", name="Send").click()
+    expect(page.locator(".sb-msg", has_text="Your order").locator(".sb-summary")).to_have_text("A-42, Leeds")
+
+    admin("send-message", user_id=agent_id, conversation_id=conversation_id, message="[registration]")
+    form = page.locator(".sb-rich-registration")
+    form.get_by_label("First name").fill("Don")
+    form.get_by_label("Last name").fill("John")
+    form.get_by_label("Email").fill("don@example.com")
+    form.get_by_label("Password", exact=True).fill("long-password-1")
+    form.get_by_label("Repeat password").fill("long-password-2")
+    form.get_by_role("button", name="Register").click()
+    expect(form.get_by_role("alert")).to_have_text("The passwords do not match.")
+    form.get_by_label("Repeat password").fill("long-password-1")
+    form.get_by_role("button", name="Register").click()
+    expect(page.locator(".sb-rich-registration .sb-success")).to_be_visible()
+    user = admin("get-user", user_id=visitor_id)
+    assert (user["first_name"], user["last_name"]) == ("Don", "John")
+    logged_in = widget_call(server, None, "login", email="don@example.com", password="long-password-1")
+    assert logged_in["success"] is True and logged_in["response"]["user"]["id"] == str(visitor_id)
+    payloads = [m["payload"] for m in admin("get-conversation", conversation_id=conversation_id)["messages"]]
+    assert "A-42" in "".join(payloads) and "long-password" not in "".join(payloads)
+    assert widget_call(server, cookie, "get-user")["response"]["email"] == "don@example.com"
+
+    # replies that come while the panel is closed are counted on the launcher
+    page.get_by_role("button", name="Minimize chat").click()
+    expect(launcher).to_be_focused()
+    admin("send-message", user_id=agent_id, conversation_id=conversation_id, message="Anything else?")
+    badged = page.get_by_role("button", name="Open chat (1)")
+    expect(badged).to_be_visible(timeout=8000)
+    badged.press("Enter")
+    expect(page.locator(".sb-badge")).to_be_hidden()
+    expect(page.locator(".sb-msg", has_text="Anything else?")).to_be_visible()
+
+    # at the end, the visitor rates the conversation
+    page.get_by_role("button", name="Close conversation").click()
+    rate = page.get_by_role("group", name="Rate your experience")
+    rate.get_by_role("button", name="Negative").click()
+    expect(rate.locator(".sb-success")).to_have_text("Thank you for your feedback!")
+    assert admin("get-rating", user_id=agent_id) == [0, 1]
+    assert errors == []
+    context.close()

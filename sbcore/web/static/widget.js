@@ -281,11 +281,13 @@
     var hadFocus = box.contains(shadow.activeElement);
     while (box.firstChild) box.removeChild(box.firstChild);
     box.classList.add("sb-done");
+    if (attrs.title) box.appendChild(el("p", { "class": "sb-rich-title", text: attrs.title }));
     success = attrs.success || success;
     if (success) box.appendChild(el("p", { "class": "sb-success", role: "status", tabindex: "-1", text: success }));
     if (summary) box.appendChild(el("p", { "class": "sb-summary", tabindex: "-1", text: summary }));
     // the control that had the focus is gone: keep the focus in the panel, on the answer
-    if (hadFocus && box.firstChild) box.firstChild.focus();
+    var answer = box.querySelector(".sb-success, .sb-summary");
+    if (hadFocus && answer) answer.focus();
   }
 
   function richFailed(box, error) {
@@ -409,7 +411,8 @@
     if (kind === "inputs") {
       var inputs = splitOptions(attrs.values).map(function (label) { return field(label, "text", slug(label), true); });
       return formBox(message, "inputs", attrs, inputs, attrs.button || t("Send"), function (box) {
-        return submitRich(message, "inputs", attrs, values(box)).then(function () { return ""; });
+        var given = values(box);
+        return submitRich(message, "inputs", attrs, given).then(function () { return summaryOf("inputs", given); });
       });
     }
 
@@ -741,7 +744,9 @@
     ui.messages.scrollTop = ui.messages.scrollHeight;
   }
 
-  function receive(messages) {
+  // Adds messages; the ones from others that arrive while the panel is closed are counted
+  // on the launcher (not those of a conversation being loaded: they were there before).
+  function receive(messages, loading) {
     var fresh = 0;
     (messages || []).forEach(function (message) {
       var id = Number(message.id);
@@ -750,7 +755,7 @@
     });
     if (fresh) {
       ui.typing.textContent = "";
-      if (!state.open) {
+      if (!state.open && !loading) {
         state.unread += fresh;
         ui.badge.textContent = String(state.unread);
         ui.badge.hidden = false;
@@ -780,7 +785,7 @@
       if (!answer || !answer.details) { setConversation(null); clearMessages(); return; }
       clearMessages();
       setConversation(id);
-      receive(answer.messages || []);
+      receive(answer.messages || [], true);
       scrollDown();
     }, function (error) {
       if (error instanceof ApiFailure && (error.status === 404 || error.status === 403)) { setConversation(null); clearMessages(); return; }
@@ -835,7 +840,7 @@
       if (!id) throw new ApiFailure(500, "no-conversation", "no conversation id");
       clearMessages();
       setConversation(id);
-      receive(answer.messages || []);
+      receive(answer.messages || [], true);
       return state.conversationId;
     });
   }
