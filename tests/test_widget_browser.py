@@ -159,6 +159,18 @@ def test_chat_page_sends_receives_and_shows_markup_as_text(browser, server, admi
     assert page.evaluate("Object.keys(localStorage).some(k => k.endsWith(':login-cookie'))")
     assert context.cookies() == []  # never a browser cookie
     assert only_conversation(admin) == conversation_id
+
+    # logged out by an admin: the widget becomes a new visitor with a new conversation
+    visitor_id = int(stored["details"]["user_id"])
+    admin("logout", user_id=visitor_id)
+    box.fill("Still there?")
+    box.press("Enter")
+    expect(page.locator(".sb-msg.sb-own .sb-text")).to_have_text(["Still there?"])
+    conversations = admin("get-conversations")
+    assert len(conversations) == 2
+    newest = admin("get-conversation", conversation_id=max(int(c["conversation_id"]) for c in conversations))
+    assert [m["message"] for m in newest["messages"]] == ["Still there?"]
+    assert int(newest["details"]["user_id"]) != visitor_id
     assert errors == []
     context.close()
 

@@ -818,6 +818,8 @@
     var id = state.conversationId;
     var calls = [api("get-new-messages", { conversation_id: id, datetime: String(state.lastId) }).then(function (messages) {
       if (id === state.conversationId) receive(messages);
+    }, function (error) {
+      if (gone(error) && id === state.conversationId) setConversation(null);  // deleted meanwhile
     })];
     if (state.open) {
       calls.push(api("is-agent-typing", { conversation_id: id }).then(function (agent) {
@@ -845,6 +847,10 @@
     });
   }
 
+  function gone(error) {
+    return error instanceof ApiFailure && error.code === "conversation-not-found";
+  }
+
   function send() {
     var text = ui.input.value.replace(/^\s+|\s+$/g, "");
     if (state.uploading) return;
@@ -852,9 +858,17 @@
     var attachments = state.pending.slice();
     showError("");
     if (busy(ui.composer, true)) return;
+    function sendIn(conversationId) {
+      return api("send-message", { conversation_id: conversationId, message: text, attachments: attachments });
+    }
     startConversation().then(function (conversationId) {
-      return api("send-message", { conversation_id: conversationId, message: text, attachments: attachments }).then(function (answer) {
-        ui.input.value = "";
+      return sendIn(conversationId).catch(function (error) {
+        if (!gone(error)) throw error;
+        // the conversation was deleted (or the login expired): the message opens a new one
+        setConversation(null);
+        return startConversation().then(function (id) { conversationId = id; return sendIn(id); });
+      }).then(function (answer) {
+        if (ui.input.value.replace(/^\s+|\s+$/g, "") === text) ui.input.value = "";
         state.pending = [];
         renderPending();
         state.lastTypingSent = 0;
@@ -1068,7 +1082,7 @@
   ui.listButton.addEventListener("click", function () { showView(state.view === "conversations" ? "chat" : "conversations"); });
   ui.newButton.addEventListener("click", newConversation);
   ui.endButton.addEventListener("click", function () { showView("chat"); endConversation(); });
-  ui.panel.addEventListener("keydown", function (event) {
+  ui.root.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
       if (state.view !== "chat") { event.preventDefault(); showView("chat"); return; }
       if (!FULL) { event.preventDefault(); closePanel(); }
