@@ -67,7 +67,7 @@ def functions():
 def authenticate(ctx, cookie):
     """Set ``ctx.visitor`` (the User) and ``ctx.session`` from a login cookie, or 401."""
     session = auth.session_from_cookie(ctx, cookie) if isinstance(cookie, str) and cookie else None
-    user = U.get_user(session.user_id) if session is not None else None
+    user = session.user if session is not None else None  # loaded with the session
     if user is None:
         raise ApiError("invalid-login-cookie", "Send the login cookie of register or login as "
                        "'login-cookie' or 'Authorization: Bearer <cookie>'; this one is missing, "
@@ -297,7 +297,7 @@ def send_message(ctx, conversation_id: int, message: str = "", attachments: list
 @visitor("get-new-messages")
 def get_new_messages(ctx, conversation_id: int, datetime: str = "0"):
     own_conversation(ctx, conversation_id)
-    return message_fns.get_new_messages(ctx, conversation_id, datetime, ctx.visitor.id)
+    return message_fns.get_new_messages(ctx, conversation_id, datetime)  # ownership checked
 
 
 @visitor("set-typing")

@@ -81,11 +81,10 @@ class WidgetApiResource(CorsResource):
                                f"'{name}'.", 404)
             cookie = bearer_token(req) or fields.pop("login-cookie", None)
             fields.pop("login_cookie", None)
-            setup = None
-            if name not in visitor.PUBLIC:
-                def setup(ctx):
-                    visitor.authenticate(ctx, cookie)
-            visitor.check_rate(self.core, self.client_address(req), name)
+            setup = None if name in visitor.PUBLIC else (
+                lambda ctx: visitor.authenticate(ctx, cookie))
+            if name in visitor.RATE_LIMITED:
+                visitor.check_rate(self.core, self.client_address(req), name)
             result = self.core.run(function, fields, setup=setup)
         envelope(resp, falcon.HTTP_200, {"success": True, "response": result})
 
