@@ -183,13 +183,18 @@ HOST_PAGE = """<!doctype html>
   .sb-msg, .sb-text { color: rgb(255, 0, 0) !important; }
 </style></head>
 <body><h1>Shop</h1><button id="buy">Buy</button>
-<script src="%s/widget.js" async></script></body></html>"""
+<script src="%s" async></script></body></html>"""
 
 
 @pytest.fixture
-def host_page(server):
+def script_path():
+    return "/widget.js"
+
+
+@pytest.fixture
+def host_page(server, script_path):
     """A page of another origin (another loopback port) that embeds the widget."""
-    body = (HOST_PAGE % server).encode()
+    body = (HOST_PAGE % (server + script_path)).encode()
 
     class Page(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -231,6 +236,11 @@ def test_widget_embedded_in_another_origin(browser, server, host_page, admin, ag
     box = page.get_by_role("textbox", name="Nachricht schreiben...")
     expect(box).to_be_focused()
     expect(page.get_by_role("log")).to_have_attribute("aria-live", "polite")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Datei anhängen")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Senden")).to_be_focused()
+    box.focus()
 
     page.locator(".sb-composer input[type=file]").set_input_files(
         files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"order 42"}])
@@ -387,5 +397,27 @@ def test_widget_help_center_forms_typing_unread_and_rating(browser, server, host
     rate.get_by_role("button", name="Negative").click()
     expect(rate.locator(".sb-success")).to_have_text("Thank you for your feedback!")
     assert admin("get-rating", user_id=agent_id) == [0, 1]
+    assert errors == []
+    context.close()
+
+
+@pytest.mark.parametrize("script_path", ["/static/widget.js"])
+def test_widget_without_the_server_config_finds_sbcore_from_its_src(browser, server, host_page, admin,
+                                                                    agent_id, script_path):
+    """/static/widget.js is the file without the config line: the base URL comes from
+    the script's own src, the colours are the defaults."""
+    assert not requests.get(server + script_path, timeout=10).text.startswith("window.SBCORE_CONFIG")
+    context = browser.new_context(locale="en-US")
+    page, errors = open_page(context, f"{host_page}/")
+    launcher = page.get_by_role("button", name="Open chat")
+    assert launcher.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(2, 139, 229)"
+    launcher.click()
+    box = page.get_by_role("textbox", name="Write a message...")
+    box.fill("No config here")
+    box.press("Enter")
+    expect(page.locator(".sb-msg.sb-own .sb-text")).to_have_text("No config here")
+    conversation_id = only_conversation(admin)
+    admin("send-message", user_id=agent_id, conversation_id=conversation_id, message="Found you")
+    expect(page.locator(".sb-msg:not(.sb-own) .sb-text")).to_have_text("Found you", timeout=2000)
     assert errors == []
     context.close()

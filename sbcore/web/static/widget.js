@@ -9,7 +9,7 @@
  * localStorage, never in a cookie. Message text is only ever put in the page as text
  * nodes; rich-message shortcodes become real controls built element by element.
  * The server prepends `window.SBCORE_CONFIG = {...};`; without it the base URL is where
- * this script was loaded from. A script tag with `data-sbcore-full` (the /chat page)
+ * this script was loaded from (…/widget.js or …/static/widget.js). A script tag with `data-sbcore-full` (the /chat page)
  * shows the panel alone, filling the window. */
 (function () {
   "use strict";
@@ -20,7 +20,9 @@
   window.__sbcoreWidget = true;
 
   var CONFIG = (window.SBCORE_CONFIG && typeof window.SBCORE_CONFIG === "object") ? window.SBCORE_CONFIG : {};
-  var BASE = String(CONFIG.url || (script && script.src ? script.src.replace(/\/widget\.js(?:[?#].*)?$/, "") : location.origin)).replace(/\/+$/, "");
+  // without the server's config line (the file as /static/widget.js or a copy of it),
+  // sbcore is where the script came from
+  var BASE = String(CONFIG.url || (script && script.src ? script.src.replace(/\/(?:static\/)?widget\.js(?:[?#].*)?$/, "") : location.origin)).replace(/\/+$/, "");
   var FULL = !!(script && script.hasAttribute("data-sbcore-full")) || CONFIG.full === true;
   var POLL_MS = Math.max(500, Number(CONFIG.poll_ms) || 1500);
   var TYPING_EVERY_MS = 2000;
