@@ -183,7 +183,9 @@
     help: ["M12 22a10 10 0 1 1 0-20 10 10 0 0 1 0 20z", "M9.5 9a2.5 2.5 0 1 1 3.5 2.3c-.6.3-1 .9-1 1.6V14", "M12 17.5v.5"],
     list: ["M4 6h16M4 12h16M4 18h16"],
     plus: ["M12 5v14M5 12h14"],
-    done: ["M5 12l5 5L20 7"]
+    done: ["M5 12l5 5L20 7"],
+    up: ["M7 10v11H3V10z", "M7 10l4-8a3 3 0 0 1 3 3v4h6a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 18.6 21H7"],
+    down: ["M7 14V3H3v11z", "M7 14l4 8a3 3 0 0 0 3-3v-4h6a2 2 0 0 0 2-2.3l-1.4-8A2 2 0 0 0 18.6 3H7"]
   };
 
   function safeUrl(value) {
@@ -468,7 +470,7 @@
   // rich-message, which also rates the conversation; without one, set-rating.
   function ratingButtons(message, attrs, done) {
     var row = el("div", { "class": "sb-options" });
-    [[1, t("Positive"), "\uD83D\uDC4D"], [0, t("Negative"), "\uD83D\uDC4E"]].forEach(function (choice) {
+    [[1, t("Positive"), ICONS.up], [0, t("Negative"), ICONS.down]].forEach(function (choice) {
       row.appendChild(el("button", { type: "button", "class": "sb-option", "aria-label": choice[1], "data-rating": choice[0], onclick: function () {
         if (busy(row, true)) return;
         var call = message
@@ -478,7 +480,7 @@
           busy(row, false);
           showError(errorText(error));
         });
-      } }, [choice[2] + " " + choice[1]]));
+      } }, [icon(choice[2]), " " + choice[1]]));
     });
     return row;
   }
@@ -491,15 +493,18 @@
     ".sb-root [hidden]{display:none!important}",
     ".sb-sr{position:absolute;width:1px;height:1px;margin:-1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}",
     "button,input,select,textarea{font:inherit;color:inherit;margin:0}",
+    "form,p,h2,h3,ul{margin:0}",  /* a quirks-mode page gives forms a bottom margin */
     "button{cursor:pointer}",
     "svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}",
     ":focus-visible{outline:3px solid var(--c2);outline-offset:2px}",
     ".sb-launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;border-radius:50%;border:0;background:var(--c1);color:#fff;display:flex;align-items:center;justify-content:center;box-shadow:0 4px 16px rgba(0,0,0,.25)}",
     ".sb-launcher:hover{background:var(--c2)}",
+    "@media (max-width:480px){.sb-open .sb-launcher{display:none}}",
     ".sb-launcher svg{width:26px;height:26px}",
     ".sb-badge{position:absolute;top:-2px;right:-2px;min-width:20px;height:20px;padding:0 5px;border-radius:10px;background:#e5322d;color:#fff;font-size:12px;line-height:20px;text-align:center}",
     ".sb-panel{position:fixed;right:20px;bottom:88px;z-index:2147483000;width:370px;max-width:calc(100vw - 24px);height:600px;max-height:calc(100vh - 108px);background:#fff;border-radius:12px;box-shadow:0 8px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden}",
     ".sb-full .sb-panel{inset:0;width:auto;max-width:none;height:auto;max-height:none;border-radius:0;box-shadow:none}",
+    "@media (max-width:480px){.sb-panel{inset:0;width:auto;max-width:none;height:auto;max-height:none;border-radius:0}}",
     ".sb-header{background:var(--c1);color:#fff;padding:12px 10px 12px 16px;display:flex;align-items:center;gap:4px}",
     ".sb-header h2{flex:1;margin:0;font-size:16px;font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}",
     ".sb-icon{background:transparent;border:0;color:inherit;width:34px;height:34px;border-radius:8px;display:inline-flex;align-items:center;justify-content:center;padding:0}",
@@ -536,7 +541,8 @@
     ".sb-rich-message,.sb-success,.sb-summary{margin:0}",
     ".sb-summary{font-style:italic}",
     ".sb-options{display:flex;flex-wrap:wrap;gap:6px}",
-    ".sb-option{border:1px solid var(--c1);color:var(--c2);background:#fff;border-radius:16px;padding:5px 12px}",
+    ".sb-option{border:1px solid var(--c1);color:var(--c2);background:#fff;border-radius:16px;padding:5px 12px;display:inline-flex;align-items:center;gap:4px}",
+    ".sb-option svg{width:16px;height:16px}",
     ".sb-option:hover:not([aria-disabled=true]){background:var(--c1);color:#fff}",
     "button[aria-disabled=true]{opacity:.6;cursor:default}",
     ".sb-field{display:flex;flex-direction:column;gap:2px}",
@@ -732,11 +738,14 @@
     if (time) node.appendChild(el("time", { "class": "sb-time", datetime: String(message.creation_time).replace(" ", "T") + "Z", text: time }));
 
     // in id order: a reply that was written before our own message goes before it
-    var after = null;
-    Array.prototype.some.call(ui.messages.querySelectorAll(".sb-msg"), function (other) {
-      if (Number(other.getAttribute("data-id")) > Number(id)) { after = other; return true; }
-      return false;
-    });
+    var after = null, all = ui.messages.querySelectorAll(".sb-msg");
+    var last = all.length ? all[all.length - 1] : null;
+    if (last && Number(last.getAttribute("data-id")) > Number(id)) {  // rare: not the newest
+      Array.prototype.some.call(all, function (other) {
+        if (Number(other.getAttribute("data-id")) > Number(id)) { after = other; return true; }
+        return false;
+      });
+    }
     ui.empty.hidden = true;
     ui.messages.insertBefore(node, after);
     return node;
@@ -1062,6 +1071,7 @@
     state.unread = 0;
     ui.badge.hidden = true;
     ui.panel.hidden = false;
+    ui.root.classList.add("sb-open");
     ui.launcher.setAttribute("aria-expanded", "true");
     applyStrings();
     showView(state.view === "chat" ? "chat" : state.view);
@@ -1073,6 +1083,7 @@
     if (!state.open || FULL) return;
     state.open = false;
     ui.panel.hidden = true;
+    ui.root.classList.remove("sb-open");
     ui.launcher.setAttribute("aria-expanded", "false");
     ui.launcher.focus();
     schedulePoll();
