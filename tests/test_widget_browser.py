@@ -361,6 +361,13 @@ def test_widget_help_center_forms_typing_unread_and_rating(browser, server, host
     inputs.get_by_role("button", name="Send").click()
     expect(page.locator(".sb-msg", has_text="Your order").locator(".sb-summary")).to_have_text("A-42, Leeds")
 
+    admin("send-message", user_id=agent_id, conversation_id=conversation_id,
+          message='[select id="colour" options="Red,Blue" title="Colour"]')
+    select = page.locator(".sb-rich-select")
+    select.get_by_label("Colour").select_option("Blue")
+    select.get_by_role("button", name="Submit").click()
+    expect(page.locator(".sb-msg", has_text="Colour").locator(".sb-summary")).to_have_text("Blue")
+
     admin("send-message", user_id=agent_id, conversation_id=conversation_id, message="[registration]")
     form = page.locator(".sb-rich-registration")
     form.get_by_label("First name").fill("Don")
@@ -397,6 +404,21 @@ def test_widget_help_center_forms_typing_unread_and_rating(browser, server, host
     rate.get_by_role("button", name="Negative").click()
     expect(rate.locator(".sb-success")).to_have_text("Thank you for your feedback!")
     assert admin("get-rating", user_id=agent_id) == [0, 1]
+
+    # the next message opens a new conversation; the list shows both and opens the old one
+    box.fill("A new question")
+    box.press("Enter")
+    expect(page.locator(".sb-msg .sb-text")).to_have_text(["A new question"])
+    assert len(admin("get-conversations")) == 2
+    page.get_by_role("button", name="Conversations").click()
+    listed = page.locator(".sb-conversations li button")
+    expect(listed).to_have_count(2)
+    expect(listed.first).to_be_focused()
+    expect(listed.first).to_contain_text("A new question")
+    listed.nth(1).click()
+    expect(box).to_be_focused()
+    expect(page.locator(".sb-msg", has_text="Anything else?")).to_be_visible()
+    expect(page.locator(".sb-msg", has_text="A new question")).to_have_count(0)
     assert errors == []
     context.close()
 
