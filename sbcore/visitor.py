@@ -355,6 +355,9 @@ def rich_message(ctx, conversation_id: int, message_id: int, type: str, values: 
         raise invalid_argument("id", "at most 191 characters.")
     result = rich_values(values)
     plain = {name: pair[0] for name, pair in result.items()}
+    # a password in a form is used (registration) but never stored or sent on
+    result = {name: ["", pair[1]] if "password" in name.lower() else pair
+              for name, pair in result.items()}
     if type == "email":
         take_email(ctx, ctx.visitor, plain.get("email", ""))
     elif type == "registration":
@@ -389,7 +392,7 @@ def register_from_form(ctx, values, conversation_id, rich_id):
                 email=values.get("email"), profile_image=values.get("profile_image"),
                 password=values.get("password") or None, extra=extra or None)
     user = U.get_user(user.id)
-    if user.user_type == "visitor" and user.email:
+    if user.user_type in ("visitor", "lead") and user.email:
         User.update(user_type="user").where(User.id == user.id).execute()
         user = U.get_user(user.id)
     emit_registration(ctx, user, U.parse_extra("values", extra), rich_id, conversation_id)

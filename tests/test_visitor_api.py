@@ -298,6 +298,10 @@ def test_registration_form_in_the_chat(widget, api, agent):
     [data] = events(api, "registration")
     assert data["id"] == "reg" and data["conversation_id"] == str(cid)
     assert data["extra"] == {"city": ["London", "City"]}
+    [form] = events(api, "rich-message")
+    payload = api.ok("get-conversation", conversation_id=cid)["messages"][-1]["payload"]
+    assert "long-password" not in str(form) + str(payload) + str(data)
+    assert form["data"]["result"]["password"] == ["", ""]
     other = type(widget)(widget.client.app)
     assert other.ok("login", email="don@example.com", password="long-password")
 
@@ -320,3 +324,39 @@ def test_json_bodies_and_bad_input_never_500(widget):
         assert 400 <= answer.status_code < 500, (body, answer.status_code)
         assert answer.json["success"] is False
     assert client.simulate_get("/widget/api").status_code == 405
+
+
+def test_a_lead_who_registers_becomes_a_user(widget, api, agent):
+    widget.register()
+    widget.ok("subscribe", email="lead@example.com")
+    cid = int(widget.ok("new-conversation")["details"]["id"])
+    mid = api.ok("send-message", user_id=agent, conversation_id=cid,
+                 message="[registration]")["message-id"]
+    widget.ok("rich-message", conversation_id=cid, message_id=mid, type="registration",
+              values={"first_name": "Lea", "password": "long-password"})
+    assert api.ok("get-user", user_id=widget.user["id"])["user_type"] == "user"
+
+
+def test_widget_script_carries_its_config_safely(widget, api):
+    api.ok("save-settings", settings={"widget-title": "</script><script>alert(1)</script>",
+                                      "color-1": "#123456"})
+    answer = widget.client.simulate_get("/widget.js")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/javascript")
+    first, _, rest = answer.text.partition("\n")
+    assert first.startswith("window.SBCORE_CONFIG = {") and first.endswith("};")
+    assert "</script>" not in first and "\\u003c/script\\u003e" in first
+    import json
+    config = json.loads(first[len("window.SBCORE_CONFIG = "):-1])
+    assert config["title"] == "</script><script>alert(1)</script>"
+    assert config["colors"]["color-1"] == "#123456" and config["url"] == "http://testserver"
+    assert "fetch(" in rest  # the widget itself follows
+
+
+def test_chat_page_escapes_the_title_and_locks_scripts_to_itself(widget, api):
+    api.ok("save-settings", settings={"widget-title": "<b>Help</b>"})
+    answer = widget.client.simulate_get("/chat")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+    assert "&lt;b&gt;Help&lt;/b&gt;" in answer.text and "<b>Help</b>" not in answer.text
+    assert 'src="/widget.js"' in answer.text
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
