@@ -28,6 +28,9 @@ DEFAULT_PLUGINS = (
     "sbcore.functions.automations",
     "sbcore.worker",
     "sbcore.webhooks",
+    "sbcore.mail",
+    "sbcore.notifications",
+    "sbcore.functions.email",
 )
 
 

@@ -78,6 +78,7 @@ def run_due_jobs(core, force=False):
 def run_forever(core, stop=None, tick=1.0):
     """Deliver the outbox and run due jobs until ``stop``; a commit that wrote events
     wakes the loop at once (``core.outbox_signal``)."""
+    from .notifications import deliver_pending as deliver_notifications
     from .webhooks import deliver_pending
     stop = stop or threading.Event()
     next_jobs = 0.0
@@ -85,6 +86,8 @@ def run_forever(core, stop=None, tick=1.0):
         core.outbox_signal.clear()
         try:
             while deliver_pending(core) != (0, 0) and not stop.is_set():
+                pass
+            while deliver_notifications(core) != (0, 0) and not stop.is_set():
                 pass
             if time.time() >= next_jobs:
                 run_due_jobs(core)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from peewee import fn
 
 from .. import conversations as C
+from .. import notifications
 from .. import uploads
 from .. import users as U
 from ..db import utcnow
@@ -64,8 +65,8 @@ def send_message(ctx, user_id: int, conversation_id: int, message: str = "",
                  attachments: list | None = None, conversation_status_code: str | int | None = None,
                  payload: dict | None = None, queue: bool = False, recipient_id: int | None = None):
     sent = send(ctx, user_id, conversation_id, message, attachments, payload, conversation_status_code)
-    return {"status": "success", "message-id": sent.id, "queue": False, "notifications": [],
-            "message": sent.message}
+    return {"status": "success", "message-id": sent.id, "queue": False,
+            "notifications": notifications.queued_channels(ctx), "message": sent.message}
 
 
 @functions("update-message")

@@ -5,6 +5,7 @@ from .automations import AutomationSent
 from .conversations import (BotMessageSent, Conversation, ConversationAgent, Message, Note,
                             Rating)
 from .events import Event
+from .notifications import Notification
 from .reports import ReportRow
 from .settings import Setting
 from .system import AppliedMigration, JobRun
@@ -16,7 +17,9 @@ CONVERSATION_MODELS = [Note, Rating, BotMessageSent]
 EVENT_MODELS = [Event]
 ARTICLE_MODELS = [Article, ArticleRating]
 REPORT_MODELS = [ReportRow, AutomationSent, ConversationAgent]
+NOTIFICATION_MODELS = [Notification]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
-           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS"]
+           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
+           "Notification", "NOTIFICATION_MODELS"]

@@ -1,0 +1,301 @@
+"""Email out: send-email, send-custom-email, notifications and email-sent, against a
+real SMTP server on loopback (aiosmtpd), plain, STARTTLS and SSL/TLS with a test CA."""
+
+import email
+import email.policy
+import socket
+import ssl
+
+import pytest
+
+from sbcore import db as dbmod
+from sbcore import mail
+from sbcore.models import Event
+
+HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what arrives; ``refuse`` answers RCPT with an error."""
+
+    def __init__(self):
+        self.envelopes = []
+        self.refuse = None
+        self.logins = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse:
+            return self.refuse
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def messages(self):
+        return [email.message_from_bytes(e.content, policy=email.policy.default) for e in self.envelopes]
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory):
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    folder = tmp_path_factory.mktemp("ca")
+    ca_file = folder / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(server)
+    return {"ca_file": str(ca_file), "server": server}
+
+
+def start_smtp(inbox, **options):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    def authenticate(server, session, envelope, mechanism, data):
+        inbox.logins.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=(data.login, data.password) == (b"mailer", b"pw"), handled=False)
+
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(),
+                            authenticator=authenticate, auth_require_tls=False, **options)
+    controller.start()
+    return controller
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = start_smtp(inbox)
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def sb_config(sb_config):
+    return sb_config.replace(allow_private_network=True)  # the SMTP server is on loopback
+
+
+def configure(core, port, security="none", **extra):
+    values = {"smtp-host": "127.0.0.1", "smtp-port": port, "smtp-security": security,
+              "smtp-username": "mailer", "smtp-password": "pw",
+              "email-sender-address": "support@example.com", "email-sender-name": "Acme Support"}
+    values.update(extra)
+    with dbmod.connection():
+        core.settings.merge(values)
+
+
+@pytest.fixture
+def mailer(core, smtp):
+    configure(core, smtp.port)
+    return smtp
+
+
+def events(core, name):
+    import json
+    with dbmod.connection():
+        return [json.loads(e.data) for e in Event.select().where(Event.name == name).order_by(Event.id)]
+
+
+def parts(message):
+    return tuple(message.get_body((kind,)).get_content().replace("\r\n", "\n") for kind in ("plain", "html"))
+
+
+# --- send-email ---
+
+
+def test_send_email_reaches_the_server(api, core, mailer, make_user, agent):
+    ann = make_user(first_name="Ann", last_name="Lee", email="ann@example.com")
+    assert api.ok("send-email", recipient_id=ann, sender_id=agent, message="Your *order* shipped",
+                  attachments=[["invoice.pdf", "https://example.com/invoice.pdf"]]) is True
+    [envelope] = mailer.envelopes
+    assert envelope.mail_from == "support@example.com"
+    assert envelope.rcpt_tos == ["ann@example.com"]
+    assert mailer.logins == [("mailer", "pw")]
+    [message] = mailer.messages()
+    assert message["To"] == "ann@example.com"
+    assert message["From"] == "Acme Support <support@example.com>"
+    assert message["Subject"] == "New reply from Bruce Peterson"
+    assert message["Message-ID"].endswith("@example.com>")
+    plain, html = parts(message)
+    assert "Your *order* shipped" in plain and "invoice.pdf: https://example.com/invoice.pdf" in plain
+    assert "Your <b>order</b> shipped" in html
+    assert '<a href="https://example.com/invoice.pdf">invoice.pdf</a>' in html
+    assert events(core, "email-sent") == [{"recipient_id": str(ann), "message": "Your *order* shipped",
+                                           "attachments": [["invoice.pdf", "https://example.com/invoice.pdf"]]}]
+
+
+def test_send_email_escapes_hostile_values(api, mailer, make_user):
+    ann = make_user(first_name="Ann", email="ann@example.com")
+    evil = make_user(first_name='<img src=x onerror=alert(1)>', last_name="&co", email="evil@example.com")
+    api.ok("send-email", recipient_id=ann, sender_id=evil, message=HOSTILE,
+           attachments=[['"><script>x</script>', "https://example.com/a.pdf?x=<y>"]])
+    [message] = mailer.messages()
+    plain, html = parts(message)
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html or \
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp;co" in html
+    assert "&#34;&gt;&lt;script&gt;x&lt;/script&gt;" in html
+    assert HOSTILE in plain  # the text part is text: nothing to escape
+
+
+def test_send_email_defaults_the_sender_to_the_caller(api, mailer, make_user):
+    ann = make_user(first_name="Ann", email="ann@example.com")
+    api.ok("send-email", recipient_id=ann, message="Hi")
+    assert mailer.messages()[0]["Subject"] == "New reply from Ada Admin"
+
+
+@pytest.mark.parametrize("fields, status, code", [
+    ({"message": "Hi"}, 400, "missing-user-id-or-message"),
+    ({"recipient_id": "{ann}", "message": "   "}, 400, "missing-user-id-or-message"),
+    ({"recipient_id": 99999, "message": "Hi"}, 404, "user-or-sender-not-found"),
+    ({"recipient_id": "{ann}", "sender_id": 99999, "message": "Hi"}, 404, "user-or-sender-not-found"),
+    ({"recipient_id": "{visitor}", "message": "Hi"}, 400, "user-email-not-found"),
+    ({"recipient_id": "{ann}", "message": "Hi", "attachments": [["x", "javascript:alert(1)"]]}, 400,
+     "invalid-argument"),
+])
+def test_send_email_errors(api, core, mailer, make_user, visitor, snapshot, fields, status, code):
+    ann = make_user(first_name="Ann", email="ann@example.com")
+    fields = {k: (v.format(ann=ann, visitor=visitor) if isinstance(v, str) and "{" in v and k != "attachments"
+                  else v) for k, v in fields.items()}
+    before = snapshot()
+    result = api.call("send-email", **fields)
+    assert (result.status, result.response) == (status, code), result
+    assert result.json["message"]
+    assert snapshot() == before and mailer.envelopes == []
+
+
+def test_not_configured_is_a_clear_400(api, core, smtp, make_user, snapshot):
+    ann = make_user(first_name="Ann", email="ann@example.com")
+    before = snapshot()
+    for function, fields in (("send-email", {"recipient_id": ann, "message": "Hi"}),
+                             ("send-custom-email", {"to": "x@example.com", "subject": "S", "message": "M"})):
+        result = api.call(function, **fields)
+        assert (result.status, result.response) == (400, "email-not-configured"), result
+        assert "smtp-host" in result.json["message"]
+    assert snapshot() == before and smtp.envelopes == []
+
+
+def test_smtp_refusal_is_a_502_with_the_servers_words(api, core, mailer, make_user, snapshot):
+    ann = make_user(first_name="Ann", email="ann@example.com")
+    mailer.refuse = "550 5.1.1 Mailbox unavailable"
+    before = snapshot()
+    result = api.call("send-email", recipient_id=ann, message="Hi")
+    assert (result.status, result.response) == (502, "smtp-error")
+    assert "550" in result.json["message"] and "Mailbox unavailable" in result.json["message"]
+    assert snapshot() == before  # no email-sent event
+
+
+def test_wrong_password_and_unreachable_server_are_502(api, core, smtp, make_user):
+    ann = make_user(first_name="Ann", email="ann@example.com")
+    configure(core, smtp.port, **{"smtp-password": "wrong"})
+    result = api.call("send-email", recipient_id=ann, message="Hi")
+    assert (result.status, result.response) == (502, "smtp-error") and "535" in result.json["message"]
+    configure(core, free_port())
+    result = api.call("send-email", recipient_id=ann, message="Hi")
+    assert (result.status, result.response) == (502, "smtp-error")
+    assert "Connection refused" in result.json["message"] or "Errno" in result.json["message"]
+
+
+def test_private_smtp_host_needs_the_private_network_switch(core, smtp, make_user, api):
+    ann = make_user(first_name="Ann", email="ann@example.com")
+    configure(core, smtp.port)
+    with dbmod.connection():
+        ctx = core.context()
+        settings = mail.smtp_settings(ctx)
+        message = mail.compose(settings, "ann@example.com", "S", "<p>h</p>", "h")
+        with pytest.raises(mail.MailError, match="private address"):
+            mail.deliver(core.config.replace(allow_private_network=False), settings, message)
+    assert smtp.envelopes == [] and ann
+
+
+# --- send-custom-email ---
+
+
+def test_send_custom_email(api, core, mailer):
+    assert api.ok("send-custom-email", to="Someone@Example.com", subject="Your <invoice>",
+                  message="Line one\nLine <two>", sender_suffix=" (Billing)") is True
+    [message] = mailer.messages()
+    assert mailer.envelopes[0].rcpt_tos == ["Someone@Example.com"]
+    assert message["From"].addresses[0].display_name == "Acme Support (Billing)"
+    assert message["From"].addresses[0].addr_spec == "support@example.com"
+    assert message["Subject"] == "Your <invoice>"
+    plain, html = parts(message)
+    assert "Line one\nLine <two>" in plain
+    assert "Line <two>" not in html and "Line &lt;two&gt;" in html
+    assert "<title>Your &lt;invoice&gt;</title>" in html
+    assert events(core, "email-sent") == [{"recipient_id": None, "message": "Line one\nLine <two>",
+                                           "attachments": []}]
+
+
+@pytest.mark.parametrize("fields, code", [
+    ({"to": "not-an-address", "subject": "S", "message": "M"}, "invalid-email"),
+    ({"to": "a@example.com\r\nBcc: x@evil.com", "subject": "S", "message": "M"}, "invalid-email"),
+    ({"to": "a@example.com", "subject": " ", "message": "M"}, "missing-argument"),
+    ({"to": "a@example.com", "subject": "S", "message": ""}, "missing-argument"),
+    ({"to": "a@example.com", "message": "M"}, "missing-argument"),
+])
+def test_send_custom_email_errors(api, mailer, snapshot, fields, code):
+    before = snapshot()
+    result = api.call("send-custom-email", **fields)
+    assert (result.status, result.response) == (400, code), result
+    assert snapshot() == before and mailer.envelopes == []
+
+
+def test_header_injection_through_subject_and_names_is_flattened(api, mailer):
+    api.ok("send-custom-email", to="a@example.com", subject="Hi\r\nBcc: victim@example.com",
+           message="M", sender_suffix="\r\nBcc: other@example.com")
+    [envelope] = mailer.envelopes
+    assert envelope.rcpt_tos == ["a@example.com"]
+    [message] = mailer.messages()
+    assert message["Bcc"] is None and message["Subject"] == "Hi Bcc: victim@example.com"
+
+
+# --- transport security ---
+
+
+def test_starttls_with_a_verified_certificate(api, core, tls, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", tls["ca_file"])
+    inbox = Inbox()
+    controller = start_smtp(inbox, tls_context=tls["server"], require_starttls=True)
+    try:
+        configure(core, controller.port, "starttls")
+        api.ok("send-custom-email", to="a@example.com", subject="S", message="over STARTTLS")
+        assert inbox.messages()[0].get_body(("plain",)).get_content().strip() == "over STARTTLS"
+        configure(core, controller.port, "none")  # the server insists on STARTTLS
+        result = api.call("send-custom-email", to="a@example.com", subject="S", message="plain")
+        assert (result.status, result.response) == (502, "smtp-error")
+        assert len(inbox.envelopes) == 1
+    finally:
+        controller.stop()
+
+
+def test_ssl_tls_and_an_untrusted_certificate(api, core, tls, monkeypatch):
+    inbox = Inbox()
+    controller = start_smtp(inbox, ssl_context=tls["server"])
+    try:
+        configure(core, controller.port, "ssl")
+        result = api.call("send-custom-email", to="a@example.com", subject="S", message="M")
+        assert (result.status, result.response) == (502, "smtp-error")  # the CA is not trusted
+        assert "CERTIFICATE_VERIFY_FAILED" in result.json["message"]
+        monkeypatch.setenv("SSL_CERT_FILE", tls["ca_file"])
+        api.ok("send-custom-email", to="a@example.com", subject="S", message="over TLS")
+        assert [m["Subject"] for m in inbox.messages()] == ["S"]
+    finally:
+        controller.stop()
+
+
+def test_settings_are_checked(api):
+    for settings in ({"smtp-security": "tls13"}, {"smtp-port": 70000},
+                     {"email-sender-address": "nobody"}, {"notifications-agents": "some"}):
+        result = api.call("save-settings", settings=settings)
+        assert (result.status, result.response) == (400, "invalid-setting-value"), settings
