@@ -85,7 +85,22 @@ def sbcore_register_settings():
 
 
 class MailError(Exception):
-    """The SMTP server refused or could not be reached; the text is the server's."""
+    """The SMTP server refused or could not be reached; the text is the server's and
+    ``code`` its reply code (0 when it never answered)."""
+
+    def __init__(self, text, code=0):
+        super().__init__(text)
+        self.code = code
+
+    @property
+    def permanent(self):
+        return 500 <= self.code < 600
+
+
+def _server_code(error):
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return min(code for code, _ in error.recipients.values())
+    return getattr(error, "smtp_code", 0) or 0
 
 
 # --- settings ---
@@ -207,7 +222,7 @@ def deliver(config, settings, message):
                 client.login(settings["username"], settings["password"])
             client.send_message(message)
     except (smtplib.SMTPException, OSError) as error:
-        raise MailError(_server_text(error))
+        raise MailError(_server_text(error), _server_code(error))
 
 
 def send(ctx, to, subject, template, reply_to=None, sender_suffix="", **values):

@@ -69,7 +69,7 @@ def deliver_email(ctx, recipient_id, data):
         mail.deliver(ctx.config, settings,
                      mail.compose(settings, data["to"], subject, html, plain, reply_to))
     except mail.MailError as error:
-        raise DeliveryError(str(error), permanent=str(error)[:1] == "5")
+        raise DeliveryError(str(error), permanent=error.permanent)
     return "email-sent", sent_data(recipient_id, data["message"], data.get("attachments", []))
 
 

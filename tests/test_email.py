@@ -11,6 +11,7 @@ import pytest
 from sbcore import db as dbmod
 from sbcore import mail
 from sbcore.models import Event
+from sbcore.testing import assert_shape, reference_webhook
 
 HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
 
@@ -299,3 +300,177 @@ def test_settings_are_checked(api):
                      {"email-sender-address": "nobody"}, {"notifications-agents": "some"}):
         result = api.call("save-settings", settings=settings)
         assert (result.status, result.response) == (400, "invalid-setting-value"), settings
+
+
+# --- notifications: written with the message, sent by the worker after commit ---
+
+
+def offline(core, *user_ids):
+    from datetime import timedelta
+
+    from sbcore.db import utcnow
+    from sbcore.models import User
+    with dbmod.connection():
+        User.update(last_activity=utcnow() - timedelta(days=1)).where(User.id.in_(user_ids)).execute()
+
+
+def agents_offline(core):
+    from sbcore.models import User
+    from sbcore.models.users import AGENT_TYPES
+    with dbmod.connection():
+        ids = [u.id for u in User.select(User.id).where(User.user_type.in_(AGENT_TYPES))]
+    offline(core, *ids)
+
+
+def rows(core):
+    import json
+
+    from sbcore.models import Notification
+    with dbmod.connection():
+        return [(n.channel, n.recipient_id, n.status, json.loads(n.data))
+                for n in Notification.select().order_by(Notification.id)]
+
+
+def deliver(core):
+    from sbcore import notifications
+    return notifications.deliver_pending(core, owner="test")
+
+
+@pytest.fixture
+def ann(make_user):
+    return make_user(first_name="Ann", last_name="Lee", email="ann@example.com")
+
+
+def test_a_users_message_while_no_agent_is_online_emails_every_agent(
+        api, core, mailer, ann, agent, open_conversation):
+    configure(core, mailer.port, **{"email-reply-address": "help@example.com"})
+    cid = open_conversation(ann)
+    agents_offline(core)
+    answer = api.ok("send-message", user_id=ann, conversation_id=cid, message="Where is <my> order?",
+                    attachments=[["photo.png", "https://example.com/photo.png"]])
+    assert answer["notifications"] == ["email"]
+    assert mailer.envelopes == []  # nothing is sent inside the request
+    queued = rows(core)
+    assert sorted(r[3]["to"] for r in queued) == ["admin@example.com", "bruce@example.com"]
+    assert {r[2] for r in queued} == {"pending"}
+    assert deliver(core) == (2, 0)
+    assert deliver(core) == (0, 0)  # sent once
+    token = mail.reply_token(core.secret_key, cid)
+    by_address = {m["To"]: m for m in mailer.messages()}
+    message = by_address["bruce@example.com"]
+    assert message["Subject"] == f"New message from Ann Lee [#{token}]"
+    assert message["Reply-To"] == f"help+{token}@example.com"
+    plain, html = parts(message)
+    assert "Where is <my> order?" in plain and "Where is &lt;my&gt; order?" in html
+    assert {r[2] for r in rows(core)} == {"sent"}
+    sent = events(core, "email-sent")
+    admin = api.ok("get-user-by", by="email", value="admin@example.com")["id"]
+    assert sorted(e["recipient_id"] for e in sent) == sorted([str(agent), str(admin)])
+    assert sent[0]["message"] == "Where is <my> order?"
+    assert_shape(sent[0], reference_webhook("email-sent")["data"])
+    assert sent[0]["attachments"] == [["photo.png", "https://example.com/photo.png"]]
+
+
+def test_no_email_while_an_agent_is_online(api, core, mailer, ann, agent, open_conversation):
+    cid = open_conversation(ann)
+    agents_offline(core)
+    with dbmod.connection():
+        core.presence.touch(agent)
+    assert api.ok("send-message", user_id=ann, conversation_id=cid, message="Hi")["notifications"] == []
+    assert rows(core) == []
+
+
+def test_the_assigned_agent_or_the_departments_agents(api, core, mailer, ann, agent, make_user,
+                                                      open_conversation):
+    other = make_user(first_name="Cy", email="cy@example.com", user_type="agent", department=7)
+    assigned = open_conversation(ann, agent_id=agent, department=7)
+    in_department = open_conversation(ann, department=7)
+    agents_offline(core)
+    api.ok("send-message", user_id=ann, conversation_id=assigned, message="one")
+    assert [r[3]["to"] for r in rows(core)] == ["bruce@example.com"]
+    api.ok("send-message", user_id=ann, conversation_id=in_department, message="two")
+    assert [r[3]["to"] for r in rows(core)][1:] == ["cy@example.com"]
+    api.ok("save-settings", settings={"notifications-agents": "all"})
+    api.ok("send-message", user_id=ann, conversation_id=assigned, message="three")
+    assert sorted(r[3]["to"] for r in rows(core)[2:]) == ["admin@example.com", "bruce@example.com",
+                                                           "cy@example.com"]
+    api.ok("save-settings", settings={"notifications-agents": "off"})
+    assert api.ok("send-message", user_id=ann, conversation_id=assigned, message="four")["notifications"] == []
+    assert len(rows(core)) == 5 and other
+
+
+def test_an_agents_reply_emails_the_user_when_offline(api, core, mailer, ann, agent, visitor,
+                                                      open_conversation):
+    cid = open_conversation(ann)
+    assert api.ok("send-message", user_id=agent, conversation_id=cid, message="Hi")["notifications"] == []
+    offline(core, ann)
+    assert api.ok("send-message", user_id=agent, conversation_id=cid,
+                  message="It ships *today*")["notifications"] == ["email"]
+    [(channel, recipient, _, data)] = rows(core)
+    assert (channel, recipient, data["to"]) == ("email", ann, "ann@example.com")
+    assert deliver(core) == (1, 0)
+    [message] = mailer.messages()
+    assert message["Subject"].startswith("New reply from Bruce Peterson [#c")
+    assert message["Reply-To"] is None  # no email-reply-address set
+    assert "It ships <b>today</b>" in parts(message)[1]
+    assert events(core, "email-sent")[0]["recipient_id"] == str(ann)
+    # a visitor without an email, the bot, and notifications-user off: nothing
+    vid = open_conversation(visitor)
+    offline(core, visitor)
+    assert api.ok("send-message", user_id=agent, conversation_id=vid, message="x")["notifications"] == []
+    bot = api.ok("get-bot-id")
+    assert api.ok("send-message", user_id=bot, conversation_id=cid, message="x")["notifications"] == []
+    api.ok("save-settings", settings={"notifications-user": False})
+    assert api.ok("send-message", user_id=agent, conversation_id=cid, message="x")["notifications"] == []
+    assert len(rows(core)) == 1
+
+
+def test_nothing_is_queued_without_smtp(api, core, smtp, ann, open_conversation):
+    cid = open_conversation(ann)
+    agents_offline(core)
+    assert api.ok("send-message", user_id=ann, conversation_id=cid, message="Hi")["notifications"] == []
+    assert rows(core) == []
+
+
+def test_a_refused_notification_is_retried_or_parked(api, core, mailer, ann, open_conversation):
+    cid = open_conversation(ann)
+    offline(core, ann)
+    admin = api.ok("get-user-by", by="email", value="admin@example.com")["id"]
+    api.ok("send-message", user_id=admin, conversation_id=cid, message="first")
+    mailer.refuse = "451 4.3.0 Try again later"
+    assert deliver(core) == (0, 1)
+    [(_, _, status, _)] = rows(core)
+    assert status == "pending"
+    from sbcore.models import Notification
+    with dbmod.connection():
+        row = Notification.get()
+        assert row.attempts == 1 and "451" in row.last_error and row.next_attempt > row.created_ts
+        Notification.update(next_attempt=0).execute()
+    mailer.refuse = "550 5.1.1 No such user"
+    assert deliver(core) == (0, 1)
+    assert rows(core)[0][2] == "failed"
+    assert deliver(core) == (0, 0) and mailer.envelopes == []
+    assert events(core, "email-sent") == []
+
+
+def test_the_worker_loop_sends_notifications(api, core, mailer, ann, open_conversation):
+    import threading
+    import time
+
+    from sbcore import worker
+    cid = open_conversation(ann)
+    offline(core, ann)
+    agent_id = api.ok("add-user", first_name="Zed", email="zed@example.com", user_type="agent")
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(core, stop, 0.2), daemon=True)
+    thread.start()
+    try:
+        api.ok("send-message", user_id=agent_id, conversation_id=cid, message="from the worker")
+        core.outbox_signal.set()
+        deadline = time.time() + 10
+        while not mailer.envelopes and time.time() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert [m["To"] for m in mailer.messages()] == ["ann@example.com"]
