@@ -30,6 +30,7 @@ DEFAULT_PLUGINS = (
     "sbcore.webhooks",
     "sbcore.mail",
     "sbcore.notifications",
+    "sbcore.piping",
     "sbcore.functions.email",
 )
 

@@ -28,6 +28,9 @@ class Job:
     interval: float  # seconds
     run: Callable  # run(ctx)
     lease: float = 300.0
+    # False for jobs that talk to the network (email piping): run holds no transaction
+    # open and writes in short transactions of its own.
+    transaction: bool = True
 
 
 def purge_expired(ctx):
@@ -65,7 +68,10 @@ def run_due_jobs(core, force=False):
             if not claim(job, time.time()) and not force:
                 continue
             try:
-                dbmod.in_transaction_retrying(core.database, lambda: job.run(core.context()))
+                if job.transaction:
+                    dbmod.in_transaction_retrying(core.database, lambda: job.run(core.context()))
+                else:
+                    job.run(core.context())
                 ran.append(job.name)
             except Exception:  # one failing job never stops the others
                 log.exception("job %s failed", job.name)

@@ -6,7 +6,7 @@ written in a short transaction once the server took the email."""
 
 from .. import conversations as C
 from .. import db as dbmod
-from .. import mail
+from .. import mail, piping
 from ..errors import ApiError
 from ..models import User
 from ..notifications import full_name, sent_data
@@ -59,3 +59,10 @@ def send_custom_email(ctx, to: str, subject: str, message: str, sender_suffix: s
     user = User.get_or_none(User.email == address.lower())
     emit_sent(ctx, user.id if user else None, message, [])
     return True
+
+
+@functions("email-piping", transaction=False)
+def email_piping(ctx, force: bool = False):
+    """Read the IMAP mailbox now (at most once a minute unless ``force``); False when
+    the last run was less than a minute ago. Each email is stored in its own transaction."""
+    return piping.run(ctx, force)
