@@ -474,3 +474,58 @@ def test_the_worker_loop_sends_notifications(api, core, mailer, ann, open_conver
         stop.set()
         thread.join(5)
     assert [m["To"] for m in mailer.messages()] == ["ann@example.com"]
+
+
+# --- the other senders: direct-message, email conversations, email automations ---
+
+
+def test_direct_message_with_a_subject_emails_each_user(api, core, mailer, ann, visitor):
+    answer = api.ok("direct-message", user_ids=[ann, visitor], message="Our <offer>", subject="Spring sale")
+    assert answer is True
+    [(channel, recipient, _, data)] = rows(core)  # the visitor has no address; no reply notification
+    assert (channel, recipient, data["to"]) == ("email", ann, "ann@example.com")
+    assert mailer.envelopes == []
+    assert deliver(core) == (1, 0)
+    [message] = mailer.messages()
+    conversation = api.ok("get-user-conversations", user_id=ann)[0]
+    token = mail.reply_token(core.secret_key, conversation["conversation_id"])
+    assert message["Subject"] == f"Spring sale [#{token}]"
+    assert "Our &lt;offer&gt;" in parts(message)[1]
+    assert conversation["message"] == "Our <offer>"
+    counts = api.ok("reports", name="direct-emails")["data"]
+    assert sum(v[0] for v in counts.values()) == 1
+
+
+def test_messaging_platforms_send_message_to_an_email_conversation(api, core, mailer, ann, visitor,
+                                                                    open_conversation, snapshot):
+    cid = open_conversation(ann, source="em", title="Order #12")
+    assert api.ok("messaging-platforms-send-message", conversation_id=cid, message="Shipped",
+                  attachments=[["label.pdf", "https://example.com/label.pdf"]]) is True
+    deliver(core)
+    [message] = mailer.messages()
+    assert message["To"] == "ann@example.com" and message["Subject"].startswith("Order #12 [#c")
+    assert "label.pdf: https://example.com/label.pdf" in parts(message)[0]
+    nobody = open_conversation(visitor, source="em")
+    before = snapshot()
+    result = api.call("messaging-platforms-send-message", conversation_id=nobody, message="x")
+    assert (result.status, result.response) == (400, "user-email-not-found")
+    assert snapshot() == before
+
+
+def test_email_automations_are_sent(api, core, mailer, ann, visitor):
+    api.ok("automations-save", automations={"emails": [
+        {"id": "mail1", "name": "Mail", "message": "Hello <friend>", "subject": "Welcome", "conditions": []}]})
+    assert api.ok("automations-run", automation={"id": "mail1"}, user_id=ann) is True
+    assert api.ok("automations-run", automation={"id": "mail1"}, user_id=ann) is False  # sent already
+    result = api.call("automations-run", automation={"id": "mail1"}, user_id=visitor)
+    assert (result.status, result.response) == (400, "user-email-not-found")
+    bob = api.ok("add-user", first_name="Bob", email="bob@example.com")
+    assert api.ok("automations-run-all", user_id=bob) == []
+    api.ok("automations-run-all", user_id=visitor)  # no address: left unsent
+    assert deliver(core) == (2, 0)
+    assert sorted(m["To"] for m in mailer.messages()) == ["ann@example.com", "bob@example.com"]
+    assert {m["Subject"] for m in mailer.messages()} == {"Welcome"}
+    assert api.ok("automations-is-sent", user_id=bob, automation={"id": "mail1"}) is True
+    assert api.ok("automations-is-sent", user_id=visitor, automation={"id": "mail1"}) is False
+    counts = api.ok("reports", name="email-automations")["data"]
+    assert sum(v[0] for v in counts.values()) == 2
