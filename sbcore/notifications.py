@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable
 
 from . import conversations as C
@@ -27,7 +28,7 @@ from .models import Notification, User
 from .models.notifications import FAILED, PENDING, SENT
 from .models.users import AGENT_TYPES
 from .settings import Setting, invalid
-from .worker import OWNER
+from .worker import OWNER, Job
 
 log = logging.getLogger("sbcore.notifications")
 AGENT_CHOICES = ("assigned", "all", "off")
@@ -199,6 +200,25 @@ def sbcore_on_message_sent(ctx, message, conversation):
             "footer": "Reply to this email to answer in the conversation."}
     for channel in channels:
         queue(ctx, channel, recipients, data)
+
+
+@hookimpl
+def sbcore_on_users_deleted(ctx, user_ids):
+    """A deleted user is sent nothing more; the record of what was sent goes too."""
+    Notification.delete().where(Notification.recipient_id.in_(list(user_ids))).execute()
+
+
+@hookimpl
+def sbcore_register_jobs():
+    return [Job("notifications-prune", 24 * 3600, prune)]
+
+
+def prune(ctx):
+    """Sent and failed notifications (they hold addresses) are kept as long as webhook
+    events (``webhooks-retention-days``)."""
+    cutoff = utcnow() - timedelta(days=ctx.settings.get("webhooks-retention-days"))
+    return Notification.delete().where((Notification.created < cutoff)
+                                       & (Notification.status != PENDING)).execute()
 
 
 # --- delivery (in the worker, after commit) ---

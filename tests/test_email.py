@@ -529,3 +529,24 @@ def test_email_automations_are_sent(api, core, mailer, ann, visitor):
     assert api.ok("automations-is-sent", user_id=visitor, automation={"id": "mail1"}) is False
     counts = api.ok("reports", name="email-automations")["data"]
     assert sum(v[0] for v in counts.values()) == 2
+
+
+def test_deleted_users_get_nothing_and_old_rows_are_pruned(api, core, mailer, ann, make_user,
+                                                           open_conversation):
+    from datetime import timedelta
+
+    from sbcore import notifications
+    from sbcore.db import utcnow
+    from sbcore.models import Notification
+    bob = make_user(first_name="Bob", email="bob@example.com")
+    for user in (ann, bob):
+        api.ok("direct-message", user_ids=[user], message="x", subject="S")
+    api.ok("delete-user", user_id=ann)
+    assert [r[3]["to"] for r in rows(core)] == ["bob@example.com"]
+    assert deliver(core) == (1, 0)
+    with dbmod.connection():
+        ctx = core.context()
+        assert notifications.prune(ctx) == 0  # recent
+        Notification.update(created=utcnow() - timedelta(days=31)).execute()
+        assert notifications.prune(ctx) == 1
+    assert rows(core) == []

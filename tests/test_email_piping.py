@@ -25,29 +25,37 @@ def free_port():
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def imap_server():
+def start_pymap(*tls):
     pymap = shutil.which("pymap", path=os.path.dirname(sys.executable))
     if pymap is None:
         pytest.fail("pymap is not installed: `make install` installs the test extra")
     port = free_port()
-    process = subprocess.Popen([pymap, "--host", "127.0.0.1", "--port", str(port), "--no-tls",
-                                "--no-service", "admin", "dict", "--demo-user", USER,
-                                "--demo-password", PASSWORD],
+    process = subprocess.Popen([pymap, "--host", "127.0.0.1", "--port", str(port),
+                                *(tls or ["--no-tls"]), "--no-service", "admin", "dict",
+                                "--demo-user", USER, "--demo-password", PASSWORD],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 20
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
+            return process, port
         except OSError:
             if time.time() > deadline or process.poll() is not None:
                 process.kill()
                 pytest.fail("pymap did not start")
             time.sleep(0.1)
-    yield port
+
+
+def stop_pymap(process):
     process.terminate()
     process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def imap_server():
+    process, port = start_pymap()
+    yield port
+    stop_pymap(process)
 
 
 class Mailbox:
@@ -276,3 +284,32 @@ def test_a_private_imap_host_needs_the_private_network_switch(core, mailbox):
         from sbcore.errors import ApiError
         with pytest.raises(ApiError, match="private address"):
             piping.pipe(ctx, errors=True)
+
+
+def test_starttls_with_a_verified_certificate(api, core, tmp_path, monkeypatch):
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    cert.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    process, port = start_pymap("--cert", str(tmp_path / "cert.pem"), "--key", str(tmp_path / "key.pem"))
+    try:
+        with dbmod.connection():
+            core.settings.merge({"imap-host": "127.0.0.1", "imap-port": port, "imap-security": "starttls",
+                                 "imap-username": USER, "imap-password": PASSWORD})
+        result = api.call("email-piping", force=True)
+        assert (result.status, result.response) == (502, "imap-error")  # the CA is not trusted yet
+        assert "CERTIFICATE_VERIFY_FAILED" in result.json["message"]
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+        client = imaplib.IMAP4("127.0.0.1", port)
+        client.starttls()
+        client.login(USER, PASSWORD)
+        client.append("INBOX", None, None, email_from("dan@example.com", "help@example.com", "TLS",
+                                                      "over STARTTLS").as_bytes())
+        client.logout()
+        assert api.ok("email-piping", force=True) is True
+        with dbmod.connection():
+            assert Message.select().where(Message.message == "over STARTTLS").count() == 1
+    finally:
+        stop_pymap(process)
