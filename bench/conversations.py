@@ -9,6 +9,10 @@ from . import texts
 from .users import CALLS as USER_CALLS
 
 SAMPLE = 1000  # conversations whose message ids are known, for get-new-messages
+VISITORS = 200  # owners of sampled conversations that poll through the widget API
+# the reports a dashboard opens, each over the last year
+REPORT_NAMES = ("conversations", "missed-conversations", "conversations-time",
+                "agents-response-time", "agents-conversations", "visitors")
 
 
 @dataclass
@@ -19,11 +23,13 @@ class Target:
     writable: list  # (id, user id) of inbox conversations outside ``recent``
     recent: dict  # conversation id -> its message ids, in order
     last_conversation: int  # the highest conversation id
+    cookies: dict = field(default_factory=dict)  # conversation id -> its owner's login cookie
     common: list = field(default_factory=lambda: list(texts.COMMON_WORDS))
     rare: list = field(default_factory=lambda: list(texts.RARE_WORDS))
 
     def __post_init__(self):
         self.recent_ids = sorted(self.recent)
+        self.polled_ids = sorted(self.cookies)
 
 
 def load(core, token, seed=1):
@@ -46,7 +52,20 @@ def load(core, token, seed=1):
     # keeps answering 1-5 messages however the calls are ordered.
     writable = [(c, u) for c, u, box in rows if box == 0 and c not in recent]
     return Target("", token, [(c, u) for c, u, _ in rows], writable or [rows[0][:2]], recent,
-                  rows[-1][0] if rows else 0)
+                  rows[-1][0] if rows else 0,
+                  log_in_owners(core, [(c, u) for c, u, _ in rows if c in recent][:VISITORS]))
+
+
+def log_in_owners(core, conversations):
+    """A login cookie for the owner of each conversation, as the widget holds one."""
+    from sbcore import db as dbmod
+    from sbcore.functions.auth import issue_cookie
+    from sbcore.models import User
+
+    ctx = core.context()
+    with dbmod.connection(), core.database.atomic():
+        users = {u.id: u for u in User.select().where(User.id.in_([u for _, u in conversations] or [0]))}
+        return {c: issue_cookie(ctx, users[u]) for c, u in conversations if u in users}
 
 
 def call(function, make_fields):
@@ -64,6 +83,23 @@ def new_messages(target, rng):
     ids = target.recent[conversation]
     back = rng.randint(1, 5)
     return {"conversation_id": conversation, "datetime": ids[-back - 1] if len(ids) > back else 0}
+
+
+def widget_poll(target, rng):
+    """The widget's poll: a visitor's own conversation, after its last message (the
+    answer is usually empty, as most polls are)."""
+    conversation = rng.choice(target.polled_ids)
+    return "POST", "/widget/api", {"function": "get-new-messages",
+                                   "login-cookie": target.cookies[conversation],
+                                   "conversation_id": conversation,
+                                   "datetime": target.recent[conversation][-1]}
+
+
+def report(target, rng):
+    from datetime import date, timedelta
+    today = date.today()
+    return {"name": rng.choice(REPORT_NAMES), "date_start": (today - timedelta(days=365)).isoformat(),
+            "date_end": today.isoformat(), "timezone": "Europe/London"}
 
 
 def send(target, rng):
@@ -98,6 +134,9 @@ CALLS = [
         "search": rng.choice(t.common)}), rows(1)),
     ("search-conversations rare", call("search-conversations", lambda t, rng: {
         "search": rng.choice(t.rare)}), rows(0)),
+    ("widget poll (get-new-messages)", widget_poll, rows(0, 0)),
+    ("reports (one year)", call("reports", report),
+     lambda body: isinstance(body.get("response"), (dict, list))),
     ("send-message", call("send-message", send),
      lambda body: bool((body.get("response") or {}).get("message-id"))),
 ]

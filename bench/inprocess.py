@@ -11,10 +11,24 @@ from .users import Result, health
 
 
 def fields_of(target, make, rng):
-    """(function name, raw fields) of one request of ``make``."""
-    _, _, data = make(target, rng)
+    """(function name, raw fields, path) of one request of ``make``."""
+    _, path, data = make(target, rng)
     fields = {key: str(value) for key, value in data.items() if key != "token"}
-    return fields.pop("function"), fields
+    return fields.pop("function"), fields, path
+
+
+def run_call(core, name, fields, path, caller_id):
+    """The call as its HTTP resource would run it: the Web API's function, or the
+    visitor API's, authenticated by the login cookie in ``fields``."""
+    if path != "/widget/api":
+        return core.call_fields(name, fields, caller_id=caller_id)
+    from sbcore import visitor
+    fields = dict(fields)
+    cookie = fields.pop("login-cookie", None)
+    if not hasattr(core, "bench_visitor_functions"):  # built once, as the resource does
+        core.bench_visitor_functions = visitor.functions()
+    return core.run(core.bench_visitor_functions[name], fields,
+                    setup=lambda ctx: visitor.authenticate(ctx, cookie))
 
 
 def time_calls(core, target, calls, count, caller_id, seed=1):
@@ -30,10 +44,10 @@ def time_calls(core, target, calls, count, caller_id, seed=1):
             rng = random.Random(seed * 7919)
             latencies, errors = [], []
             for number in range(count + 1):
-                name, fields = fields_of(target, make, rng)
+                name, fields, path = fields_of(target, make, rng)
                 started = time.perf_counter()
                 try:
-                    answer = core.call_fields(name, fields, caller_id=caller_id)
+                    answer = run_call(core, name, fields, path, caller_id)
                 except ApiError as error:
                     errors.append(f"{error.code}: {error.message}")
                     continue
@@ -76,13 +90,13 @@ def explain(core, target, make, caller_id, seed=1, out=print):
     QUERY PLAN on SQLite, EXPLAIN on MySQL and PostgreSQL) and its time alone."""
     from sbcore import db as dbmod
 
-    name, fields = fields_of(target, make, random.Random(seed))
+    name, fields, path = fields_of(target, make, random.Random(seed))
     logger, handler = logging.getLogger("peewee"), Statements()
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     try:
-        core.call_fields(name, fields, caller_id=caller_id)
+        run_call(core, name, fields, path, caller_id)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
@@ -100,3 +114,20 @@ def explain(core, target, make, caller_id, seed=1, out=print):
             for row in core.database.execute_sql(prefix + sql, params).fetchall():
                 out("  " + " | ".join(str(value) for value in row))
     out("")
+
+
+def profile(core, target, make, caller_id, count, seed=1):
+    """pyinstrument's text profile of ``count`` in-process calls of ``make``."""
+    from pyinstrument import Profiler
+
+    from sbcore import db as dbmod
+
+    rng = random.Random(seed * 7919)
+    profiler = Profiler(interval=0.0002)
+    with dbmod.connection():
+        run_call(core, *fields_of(target, make, rng), caller_id)  # warm-up
+        profiler.start()
+        for _ in range(count):
+            run_call(core, *fields_of(target, make, rng), caller_id)
+        profiler.stop()
+    return profiler.output_text(unicode=False, color=False, show_all=False)

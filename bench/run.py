@@ -4,7 +4,7 @@ Fill a database, serve it with gunicorn, time the calls, stop gunicorn, then tim
 the conversation calls in this process (without HTTP).
 
     python -m bench.run [--quick] [--users N] [--conversations N] [--messages N]
-                        [--database URL] [--explain] [--keep]
+                        [--database URL] [--explain] [--profile LABEL] [--keep]
 
 Without --database a fresh SQLite file in a temporary directory is used (and
 removed at the end unless --keep); a server database (MySQL, PostgreSQL) is
@@ -46,6 +46,8 @@ def parse_args(argv):
     parser.add_argument("--concurrency", type=int, default=4, help="client threads (default 4)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--database", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--profile", metavar="LABEL", help="also print a pyinstrument profile of "
+                        "the in-process calls whose label starts with LABEL")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     if args.users is None:
@@ -157,6 +159,10 @@ def local_calls(env, target, args):
         if args.explain:
             for _, make, _ in conversations.CALLS[1:]:
                 inprocess.explain(core, target, make, caller, args.seed, out=plans.append)
+        for label, make, _ in conversations.CALLS[1:]:
+            if args.profile and label.startswith(args.profile):
+                plans.append(f"### pyinstrument: {args.inprocess} calls of {label}")
+                plans.append(inprocess.profile(core, target, make, caller, args.inprocess, args.seed))
     finally:
         core.close()
     return results, plans

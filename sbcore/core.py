@@ -120,23 +120,28 @@ class Core:
 
     def call_fields(self, name, fields, caller_id=None):
         """Run function ``name`` with raw request ``fields`` in one transaction."""
-        function = self.function(name)
-        arguments = function.bind(fields)
+        return self.run(self.function(name), fields, caller_id)
+
+    def run(self, function, fields, caller_id=None, setup=None):
+        """Run an :class:`ApiFunction` with raw request ``fields`` in one transaction;
+        ``setup(ctx)`` runs first inside it (the visitor API authenticates there)."""
         ctx = None
 
-        def run():
+        def body():
             nonlocal ctx
             ctx = self.context(caller_id)
             ctx._deferred = []
-            value = function.fn(ctx, **arguments)
+            if setup is not None:
+                setup(ctx)
+            value = function.fn(ctx, **function.bind(fields))
             ctx.run_deferred()
             return value
 
         with dbmod.connection():
             if function.transaction:
-                result = dbmod.in_transaction_retrying(self.database, run)
+                result = dbmod.in_transaction_retrying(self.database, body)
             else:
-                result = run()
+                result = body()
         if ctx.events_emitted:
             self.outbox_signal.set()
         return result

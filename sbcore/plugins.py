@@ -26,6 +26,7 @@ DEFAULT_PLUGINS = (
     "sbcore.functions.maintenance",
     "sbcore.functions.reports",
     "sbcore.functions.automations",
+    "sbcore.visitor",
     "sbcore.worker",
     "sbcore.webhooks",
     "sbcore.mail",

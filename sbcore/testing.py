@@ -73,6 +73,43 @@ class ApiClient:
         return ApiResult(self.client.simulate_post(path, json=body, headers=headers))
 
 
+class WidgetClient:
+    """Calls the visitor API (``/widget/api``) as a chat widget does: register or log in
+    once, then send the login cookie as ``Authorization: Bearer``."""
+
+    def __init__(self, app, cookie=None, headers=None):
+        from falcon.testing import TestClient
+        self.client = TestClient(app)
+        self.cookie = cookie
+        self.headers = dict(headers or {})
+        self.user = None
+
+    def call(self, function, **fields):
+        body = {"function": function}
+        body.update({key: encode_field(value) for key, value in fields.items()})
+        headers = dict(self.headers)
+        if self.cookie:
+            headers["Authorization"] = f"Bearer {self.cookie}"
+        return ApiResult(self.client.simulate_post("/widget/api", headers=headers, **_form(body)))
+
+    def ok(self, function, **fields):
+        result = self.call(function, **fields)
+        assert result.ok, result
+        return result.response
+
+    def register(self, **fields):
+        """Register a new visitor and keep its login cookie; returns its user."""
+        answer = self.ok("register", **fields)
+        self.cookie, self.user = answer["login-cookie"], answer["user"]
+        return self.user
+
+    def new(self, **fields):
+        """Another widget (another browser) on the same app, registered."""
+        other = WidgetClient(self.client.app, headers=self.headers)
+        other.register(**fields)
+        return other
+
+
 def _form(body):
     from urllib.parse import urlencode
     return {"body": urlencode(body), "content_type": "application/x-www-form-urlencoded"}
@@ -206,6 +243,12 @@ def app(core):
 @pytest.fixture
 def api(app, admin_token):
     return ApiClient(app, admin_token)
+
+
+@pytest.fixture
+def widget(app):
+    """A visitor's chat widget, not yet registered (``widget.register()``)."""
+    return WidgetClient(app)
 
 
 # --- the reference's documented shapes ---

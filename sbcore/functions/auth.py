@@ -50,21 +50,23 @@ def issue_cookie(ctx, user):
 
 
 def session_from_cookie(ctx, cookie):
-    """The live session of a login cookie, or None (bad signature, expired, logged out)."""
+    """The live session of a login cookie, with its ``user`` loaded in the same query, or
+    None (bad signature, expired, logged out). The session row's expiry is the one that
+    counts, so no setting is read here."""
     try:
-        data = serializer(ctx).loads(cookie, max_age=cookie_days(ctx) * 86400)
+        data = serializer(ctx).loads(cookie)
     except BadSignature:
         return None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not isinstance(data.get("id"), int):
         return None
-    return LoginSession.get_or_none((LoginSession.id == str(data.get("sid")))
-                                    & (LoginSession.user == data.get("id"))
-                                    & (LoginSession.expires > utcnow()))
+    return (LoginSession.select(LoginSession, User).join(User)
+            .where((LoginSession.id == str(data.get("sid"))) & (LoginSession.user == data["id"])
+                   & (LoginSession.expires > utcnow())).first())
 
 
 def user_from_cookie(ctx, cookie):
     session = session_from_cookie(ctx, cookie)
-    return None if session is None else U.get_user(session.user_id)
+    return None if session is None else session.user
 
 
 def require_session(ctx, cookie):
@@ -73,6 +75,10 @@ def require_session(ctx, cookie):
         raise ApiError("invalid-login-cookie",
                        "The login cookie is not valid: it is malformed, expired or logged out.", 401)
     return session
+
+
+def end_session(session_id):
+    LoginSession.delete().where(LoginSession.id == session_id).execute()
 
 
 def log_in(ctx, user):
@@ -102,7 +108,7 @@ def logout(ctx, login_cookie: str = "", user_id: int | None = None):
     if login_cookie:
         session = session_from_cookie(ctx, login_cookie)
         if session is not None:
-            LoginSession.delete().where(LoginSession.id == session.id).execute()
+            end_session(session.id)
         return True
     if user_id is not None:
         U.require_user(user_id)
@@ -124,7 +130,7 @@ def update_login(ctx, login_cookie: str, profile_image: str = "", first_name: st
                 last_name=U.check_name("last_name", last_name),
                 email=email, department=department).where(User.id == user.id).execute()
     U.reindex([user.id])
-    LoginSession.delete().where(LoginSession.id == session.id).execute()
+    end_session(session.id)
     user = U.get_user(user.id)
     ctx.hook.sbcore_on_user_updated(ctx=ctx, user=user)
     return issue_cookie(ctx, user)

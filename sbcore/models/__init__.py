@@ -8,7 +8,7 @@ from .events import Event
 from .notifications import Notification
 from .reports import ReportRow
 from .settings import Setting
-from .system import AppliedMigration, JobRun
+from .system import AppliedMigration, JobRun, RateHit
 from .users import LoginSession, Typing, User, UserDetail
 
 CORE_MODELS = [User, UserDetail, LoginSession, Typing, Setting, Conversation, Message,
@@ -17,9 +17,10 @@ CONVERSATION_MODELS = [Note, Rating, BotMessageSent]
 EVENT_MODELS = [Event]
 ARTICLE_MODELS = [Article, ArticleRating]
 REPORT_MODELS = [ReportRow, AutomationSent, ConversationAgent]
+VISITOR_MODELS = [RateHit]
 NOTIFICATION_MODELS = [Notification]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
            "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
-           "Notification", "NOTIFICATION_MODELS"]
+           "RateHit", "VISITOR_MODELS", "Notification", "NOTIFICATION_MODELS"]

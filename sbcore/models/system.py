@@ -25,3 +25,15 @@ class JobRun(BaseModel):
 
     class Meta:
         table_name = "sb_jobs"
+
+
+class RateHit(BaseModel):
+    """One counted request (a registration or login) from one address, for the visitor
+    API's rate limit; rows older than the window are removed as new ones arrive."""
+
+    key = pw.CharField(max_length=191)
+    time = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sb_rate_hits"
+        indexes = ((("key", "time"), False),)

@@ -7,6 +7,7 @@ import falcon
 from ..core import Core
 from ..errors import ApiError
 from ..registry import collect_list
+from . import widget
 from .resources import (ApiResource, HealthResource, StaticResource, UploadsResource,
                         envelope, error_envelope)
 
@@ -18,7 +19,7 @@ def handle_api_error(req, resp, error, params):
 
 
 def handle_http_error(req, resp, error, params):
-    if req.path.startswith(("/api", "/include/")):
+    if req.path.startswith(("/api", "/include/", "/widget/")):
         code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(
             int(error.status_code), "http-error")
         envelope(resp, error.status, {"success": False, "response": code,
@@ -57,6 +58,7 @@ def create_app(config=None, core=None, start_worker=None):
     app.add_route("/health", HealthResource(core))
     app.add_route("/uploads/{path:path}", UploadsResource(core))
     app.add_route("/static/{name}", StaticResource())
+    widget.add_routes(app, core)
     for path, resource in collect_list(core.pm, "sbcore_register_routes"):
         app.add_route(path, resource)
     app.sbcore = core
