@@ -135,7 +135,7 @@ def queue(ctx, channel, recipients, data):
         address = recipient if isinstance(recipient, str) else CHANNELS[channel].address(recipient)
         if not address:
             continue
-        rows.append({"channel": channel, "recipient_id": None if isinstance(recipient, str) else recipient.id,
+        rows.append({"channel": channel, "recipient": None if isinstance(recipient, str) else recipient.id,
                      "data": json.dumps({**data, "to": address}, separators=(",", ":")),
                      "created": utcnow(), "created_ts": now, "status": PENDING, "next_attempt": now})
     if rows:
@@ -200,12 +200,6 @@ def sbcore_on_message_sent(ctx, message, conversation):
             "footer": "Reply to this email to answer in the conversation."}
     for channel in channels:
         queue(ctx, channel, recipients, data)
-
-
-@hookimpl
-def sbcore_on_users_deleted(ctx, user_ids):
-    """A deleted user is sent nothing more; the record of what was sent goes too."""
-    Notification.delete().where(Notification.recipient_id.in_(list(user_ids))).execute()
 
 
 @hookimpl

@@ -2,6 +2,7 @@ import peewee as pw
 
 from ..db import BaseModel, utcnow
 from .events import FAILED, PENDING
+from .users import User
 
 SENT = "sent"
 __all__ = ["Notification", "PENDING", "SENT", "FAILED"]
@@ -14,7 +15,8 @@ class Notification(BaseModel):
     the same one. ``data`` is JSON: the address and what the channel needs."""
 
     channel = pw.CharField(max_length=32)
-    recipient_id = pw.IntegerField(null=True)
+    # a deleted user is sent nothing more: their rows go with them
+    recipient = pw.ForeignKeyField(User, null=True, on_delete="CASCADE")
     data = pw.TextField()
     created = pw.DateTimeField(default=utcnow, index=True)
     created_ts = pw.DoubleField()
