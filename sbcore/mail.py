@@ -14,7 +14,7 @@ import re
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, make_msgid
 
 import jinja2
 from markupsafe import Markup
@@ -236,9 +236,4 @@ def send(ctx, to, subject, template, reply_to=None, sender_suffix="", **values):
     except MailError as error:
         raise ApiError("smtp-error", f"The SMTP server did not take the email: {error}", 502)
     return message
-
-
-def address_of(value):
-    """The bare address of a header value such as ``Ann <ann@example.com>``, lower-cased."""
-    return parseaddr(value or "")[1].strip().lower()
 
