@@ -35,18 +35,24 @@ def check_url(config, url):
         raise OutboundRefused(f"only http and https URLs are fetched, not {url!r}")
     if parts.username or parts.password:
         raise OutboundRefused("URLs with credentials are not fetched")
+    check_host(config, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    return url
+
+
+def check_host(config, host, port):
+    """Raise OutboundRefused unless ``host`` resolves only to public addresses (any
+    address when private networks are allowed); for the non-HTTP clients (SMTP, IMAP)."""
     if config.allow_private_network:
-        return url
+        return host
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
-        raise OutboundRefused(f"the host {parts.hostname!r} does not resolve: {error}")
+        raise OutboundRefused(f"the host {host!r} does not resolve: {error}")
     for info in infos:
         if not public_address(info[4][0]):
-            raise OutboundRefused(f"{parts.hostname} resolves to the private address {info[4][0]}; "
+            raise OutboundRefused(f"{host} resolves to the private address {info[4][0]}; "
                                   "set SB_ALLOW_PRIVATE_NETWORK to allow it")
-    return url
+    return host
 
 
 def request(config, method, url, timeout=DEFAULT_TIMEOUT, session=None, **kwargs):

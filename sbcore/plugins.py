@@ -30,6 +30,10 @@ DEFAULT_PLUGINS = (
     "sbcore.visitor",
     "sbcore.worker",
     "sbcore.webhooks",
+    "sbcore.mail",
+    "sbcore.notifications",
+    "sbcore.piping",
+    "sbcore.functions.email",
 )
 
 

@@ -7,7 +7,7 @@ shipped, a change to those tables is a new numbered migration using the migrator
 from .hooks import hookimpl
 from .migrations import Migration
 from .models import (ARTICLE_MODELS, CONVERSATION_MODELS, CORE_MODELS, EVENT_MODELS,
-                     REPORT_MODELS, VISITOR_MODELS, AppliedMigration)
+                     NOTIFICATION_MODELS, REPORT_MODELS, VISITOR_MODELS, AppliedMigration)
 from .search import search_backend
 
 
@@ -38,7 +38,8 @@ def create_report_tables(database, migrator):
 
 @hookimpl
 def sbcore_register_models():
-    return CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS + VISITOR_MODELS
+    return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
+            + VISITOR_MODELS + NOTIFICATION_MODELS)
 
 
 @hookimpl
@@ -53,6 +54,8 @@ def sbcore_register_migrations():
         Migration("core", 5, "knowledge base", create_article_tables),
         Migration("core", 6, "report rows, sent automations, agents of conversations",
                   create_report_tables),
+        Migration("core", 8, "notification outbox (email, later SMS and push)", lambda database, migrator:
+                  database.create_tables(NOTIFICATION_MODELS)),
         Migration("core", 10, "visitor API rate limits", lambda database, migrator:
                   database.create_tables(VISITOR_MODELS)),
     ]

@@ -28,6 +28,9 @@ class Job:
     interval: float  # seconds
     run: Callable  # run(ctx)
     lease: float = 300.0
+    # False for jobs that talk to the network (email piping): run holds no transaction
+    # open and writes in short transactions of its own.
+    transaction: bool = True
 
 
 def purge_expired(ctx):
@@ -65,7 +68,10 @@ def run_due_jobs(core, force=False):
             if not claim(job, time.time()) and not force:
                 continue
             try:
-                dbmod.in_transaction_retrying(core.database, lambda: job.run(core.context()))
+                if job.transaction:
+                    dbmod.in_transaction_retrying(core.database, lambda: job.run(core.context()))
+                else:
+                    job.run(core.context())
                 ran.append(job.name)
             except Exception:  # one failing job never stops the others
                 log.exception("job %s failed", job.name)
@@ -78,6 +84,7 @@ def run_due_jobs(core, force=False):
 def run_forever(core, stop=None, tick=1.0):
     """Deliver the outbox and run due jobs until ``stop``; a commit that wrote events
     wakes the loop at once (``core.outbox_signal``)."""
+    from .notifications import deliver_pending as deliver_notifications
     from .webhooks import deliver_pending
     stop = stop or threading.Event()
     next_jobs = 0.0
@@ -85,6 +92,8 @@ def run_forever(core, stop=None, tick=1.0):
         core.outbox_signal.clear()
         try:
             while deliver_pending(core) != (0, 0) and not stop.is_set():
+                pass
+            while deliver_notifications(core) != (0, 0) and not stop.is_set():
                 pass
             if time.time() >= next_jobs:
                 run_due_jobs(core)

@@ -5,6 +5,7 @@ import re
 
 from .. import automations as A
 from .. import conversations as C
+from .. import mail, notifications
 from .. import users as U
 from ..errors import ApiError, invalid_argument
 from ..models import AutomationSent, Conversation, ReportRow
@@ -134,11 +135,17 @@ def execute(ctx, item, kind, user, details, repeat_id):
     if is_sent(user.id, item["id"], repeat_id):
         return False
     if kind == "emails":
-        raise ApiError("email-not-configured", "Email automations need an email sender, and none is "
-                       "configured.", 400)
+        mail.require_configured(ctx, "An email automation")
+        if not user.email:
+            raise ApiError("user-email-not-found", f"The user {user.id} has no email address.", 400)
     if kind == "sms":
         raise ApiError("sms-not-configured", "SMS automations need an SMS sender, and none is configured.", 400)
     item = translated(ctx, item, kind, details)
+    if kind == "emails":
+        notifications.queue(ctx, "email", [user], {
+            "subject": item.get("subject") or item.get("name") or "", "heading": "",
+            "message": item.get("message", ""), "attachments": []})
+        ReportRow.create(name="email-automations", value=item["id"], external_id=str(user.id))
     if kind == "messages":
         latest = (Conversation.select().where((Conversation.user == user.id) & (Conversation.box == 0))
                   .order_by(Conversation.last_update_time.desc()).first())
@@ -184,7 +191,7 @@ def automations_run_all(ctx, user_id: int | None = None):
             if pending or kind in ("popups", "design") or user is None:
                 answer.append({**translated(ctx, item, kind, details), "conditions": pending,
                                "type": kind})
-            elif kind == "messages":
+            elif kind == "messages" or (kind == "emails" and user.email and mail.configured(ctx)):
                 execute(ctx, item, kind, user, details, repeat_id)
-            # emails and sms wait for an email/SMS sender (not configured): never faked
+            # sms, and emails without SMTP or an address, wait: never faked
     return answer

@@ -7,6 +7,7 @@ from datetime import timedelta
 from peewee import fn
 
 from .. import conversations as C
+from .. import mail, notifications
 from .. import uploads
 from .. import users as U
 from ..db import utcnow
@@ -64,8 +65,8 @@ def send_message(ctx, user_id: int, conversation_id: int, message: str = "",
                  attachments: list | None = None, conversation_status_code: str | int | None = None,
                  payload: dict | None = None, queue: bool = False, recipient_id: int | None = None):
     sent = send(ctx, user_id, conversation_id, message, attachments, payload, conversation_status_code)
-    return {"status": "success", "message-id": sent.id, "queue": False, "notifications": [],
-            "message": sent.message}
+    return {"status": "success", "message-id": sent.id, "queue": False,
+            "notifications": notifications.queued_channels(ctx), "message": sent.message}
 
 
 @functions("update-message")
@@ -185,8 +186,8 @@ def transcript(ctx, conversation_id: int, type: str | bool = False):
 @functions("direct-message")
 def direct_message(ctx, user_ids: IdList, message: str, subject: str | bool = False):
     if subject:
-        raise ApiError("email-not-configured", "direct-message with a subject also sends an email, "
-                       "and no email sender is configured.", 400)
+        mail.require_configured(ctx, "direct-message with a subject (it also sends an email)")
+        notifications.suppress(ctx)  # the direct email replaces the reply notification
     if not message.strip():
         raise ApiError("empty-message", "A message needs text.")
     ids = list(dict.fromkeys(user_ids))
@@ -199,10 +200,16 @@ def direct_message(ctx, user_ids: IdList, message: str, subject: str | bool = Fa
                   .where(Conversation.user.in_(ids or [0]) & (Conversation.status_code != 4))
                   .group_by(Conversation.user).tuples())
     existing = {c.id: c for c in Conversation.select().where(Conversation.id.in_(list(latest.values()) or [0]))}
+    emailed = []
     for user_id in ids:
         conversation = existing.get(latest.get(user_id)) or C.create_conversation(ctx, user_id)
         C.add_message(ctx, sender, conversation, message)
-    ReportRow.insert_many([{"name": "direct-messages", "value": str(user_id)} for user_id in ids]).execute()
+        if subject and notifications.queue(ctx, "email", [users[user_id]], {
+                "subject": subject, "heading": "", "message": message, "attachments": [],
+                "conversation_id": conversation.id}):
+            emailed.append(user_id)
+    ReportRow.insert_many([{"name": "direct-messages", "value": str(user_id)} for user_id in ids]
+                          + [{"name": "direct-emails", "value": str(user_id)} for user_id in emailed]).execute()
     return True
 
 
@@ -219,14 +226,25 @@ def messaging_platforms_send_message(ctx, conversation_id: int, message: str = "
     if not conversation.source:
         return False  # a web chat: the message is already where the user reads it
     if conversation.source == "em":
-        raise ApiError("email-not-configured",
-                       "The conversation's source is email, and no email sender is configured.", 400)
+        return send_by_email(ctx, conversation, message, C.attachment_list(C.check_attachments(attachments)))
     result = ctx.hook.sbcore_channel_send(ctx=ctx, conversation=conversation, message=message,
                                           attachments=attachments or [])
     if result is None:
         raise ApiError("channel-not-available", f"No installed plugin sends messages to the source "
                        f"'{conversation.source}'.", 400)
     return True if result is True else result
+
+
+def send_by_email(ctx, conversation, message, attachments):
+    """An email conversation's message goes to its user by email, after commit."""
+    mail.require_configured(ctx, "A conversation whose source is email")
+    user = User.get_by_id(conversation.user_id)
+    if not user.email:
+        raise ApiError("user-email-not-found", f"The user {user.id} has no email address.", 400)
+    notifications.queue(ctx, "email", [user], {
+        "subject": conversation.title or "New message", "heading": "", "message": message,
+        "attachments": attachments, "conversation_id": conversation.id})
+    return True
 
 
 @functions("execute-bot-message")

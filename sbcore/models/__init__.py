@@ -5,6 +5,7 @@ from .automations import AutomationSent
 from .conversations import (BotMessageSent, Conversation, ConversationAgent, Message, Note,
                             Rating)
 from .events import Event
+from .notifications import Notification
 from .reports import ReportRow
 from .settings import Setting
 from .system import AppliedMigration, JobRun, RateHit
@@ -17,8 +18,9 @@ EVENT_MODELS = [Event]
 ARTICLE_MODELS = [Article, ArticleRating]
 REPORT_MODELS = [ReportRow, AutomationSent, ConversationAgent]
 VISITOR_MODELS = [RateHit]
+NOTIFICATION_MODELS = [Notification]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
            "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
-           "RateHit", "VISITOR_MODELS"]
+           "RateHit", "VISITOR_MODELS", "Notification", "NOTIFICATION_MODELS"]
