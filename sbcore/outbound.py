@@ -63,8 +63,10 @@ def service_url(ctx, app, setting_id):
     return (ctx.config.url_overrides.get(app) or ctx.settings.get(setting_id) or "").rstrip("/")
 
 
-def call_service(config, method, url, service, **kwargs):
-    """For API functions: a refused URL is a 400, a failed or non-2xx remote a 502."""
+def call_service(config, method, url, service, error_message=None, **kwargs):
+    """For API functions: a refused URL is a 400, a failed or non-2xx remote a 502.
+    ``error_message(response)`` may pick the service's own sentence out of its error
+    body (else the body's start is quoted)."""
     try:
         response = request(config, method, url, **kwargs)
     except OutboundRefused as error:
@@ -72,6 +74,12 @@ def call_service(config, method, url, service, **kwargs):
     except requests.RequestException as error:
         raise ApiError(f"{service}-error", f"{service} could not be reached: {error}", 502)
     if not 200 <= response.status_code < 300:
+        said = None
+        if error_message is not None:
+            try:
+                said = error_message(response)
+            except ValueError:
+                said = None
         raise ApiError(f"{service}-error",
-                       f"{service} answered {response.status_code}: {response.text[:300]}", 502)
+                       f"{service} answered {response.status_code}: {said or response.text[:300]}", 502)
     return response

@@ -6,7 +6,7 @@ shipped, a change to those tables is a new numbered migration using the migrator
 
 from .hooks import hookimpl
 from .migrations import Migration
-from .models import (ARTICLE_MODELS, CONVERSATION_MODELS, CORE_MODELS, EVENT_MODELS,
+from .models import (ARTICLE_MODELS, CHANNEL_MODELS, CONVERSATION_MODELS, CORE_MODELS, EVENT_MODELS,
                      REPORT_MODELS, AppliedMigration)
 from .search import search_backend
 
@@ -38,7 +38,8 @@ def create_report_tables(database, migrator):
 
 @hookimpl
 def sbcore_register_models():
-    return CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
+    return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
+            + CHANNEL_MODELS)
 
 
 @hookimpl
@@ -53,4 +54,6 @@ def sbcore_register_migrations():
         Migration("core", 5, "knowledge base", create_article_tables),
         Migration("core", 6, "report rows, sent automations, agents of conversations",
                   create_report_tables),
+        Migration("core", 7, "messaging platforms' user and message ids",
+                  lambda database, migrator: database.create_tables(CHANNEL_MODELS)),
     ]

@@ -2,6 +2,7 @@
 
 from .articles import Article, ArticleRating
 from .automations import AutomationSent
+from .channels import ChannelMessage, ChannelUser
 from .conversations import (BotMessageSent, Conversation, ConversationAgent, Message, Note,
                             Rating)
 from .events import Event
@@ -16,7 +17,9 @@ CONVERSATION_MODELS = [Note, Rating, BotMessageSent]
 EVENT_MODELS = [Event]
 ARTICLE_MODELS = [Article, ArticleRating]
 REPORT_MODELS = [ReportRow, AutomationSent, ConversationAgent]
+CHANNEL_MODELS = [ChannelUser, ChannelMessage]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
-           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS"]
+           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
+           "ChannelUser", "ChannelMessage", "CHANNEL_MODELS"]
