@@ -61,6 +61,18 @@ def verify_secret(expected, given):
     return hmac.compare_digest(expected.encode(), given.encode())
 
 
+def meta_error(response):
+    """The sentence of a Graph API (Meta) error body, ``{"error": {"message", "error_data":
+    {"details"}}}``, for ``outbound.call_service(error_message=…)``."""
+    try:
+        error = response.json().get("error") or {}
+        details = (error.get("error_data") or {}).get("details")
+        message = error.get("message")
+    except (ValueError, AttributeError):
+        return None
+    return f"{message} ({details})" if message and details else message
+
+
 def meta_handshake(request, verify_token):
     """The ``hub.mode=subscribe`` handshake of Meta's webhooks: the challenge when the
     verify token matches, else 403."""

@@ -2,20 +2,10 @@
 the core's outbound helper (the guard, timeouts, a platform error as a 502)."""
 
 from sbcore import outbound
+from sbcore.channels import meta_error
 
 SERVICE = "whatsapp"
 DEFAULT_URL = "https://graph.facebook.com/v21.0"
-
-
-def graph_error(response):
-    """The sentence of a Graph API error body: ``{"error": {"message": …}}``."""
-    try:
-        error = response.json().get("error") or {}
-        details = (error.get("error_data") or {}).get("details")
-    except (ValueError, AttributeError):
-        return None
-    message = error.get("message") if isinstance(error, dict) else None
-    return f"{message} ({details})" if message and details else message
 
 
 class CloudApi:
@@ -29,7 +19,7 @@ class CloudApi:
 
     def call(self, method, url, **kwargs):
         headers = {"Authorization": f"Bearer {self.token}"}
-        return outbound.call_service(self.core.config, method, url, SERVICE, error_message=graph_error,
+        return outbound.call_service(self.core.config, method, url, SERVICE, error_message=meta_error,
                                      headers=headers, **kwargs).json()
 
     def send(self, body):
