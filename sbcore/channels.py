@@ -192,22 +192,22 @@ def find_or_create_user(ctx, contact):
     return user
 
 
-def lock_user(user_id):
-    """Serialise the conversation look-up of one user on MySQL and PostgreSQL (SQLite's
-    writer lock already does)."""
-    if getattr(dbmod.database.obj, "for_update", False):
-        list(User.select(User.id).where(User.id == user_id).for_update())
+def locking(query):
+    """``query`` as a locking read on MySQL and PostgreSQL (SQLite's single writer
+    already serialises): it waits for, and then sees, what another delivery committed."""
+    return query.for_update() if getattr(dbmod.database.obj, "for_update", False) else query
 
 
 def find_or_open_conversation(ctx, user, source, extra=None, extra_2=None):
     """The user's newest conversation of ``source`` (and chat/page ``extra``) that is not
-    in the trash, or a new one waiting for an agent."""
-    lock_user(user.id)
+    in the trash, or a new one waiting for an agent. Two deliveries of one user wait
+    for each other on the user's row, so they never open two conversations."""
+    list(locking(User.select(User.id).where(User.id == user.id)))
     query = Conversation.select().where((Conversation.user == user.id) & (Conversation.source == source)
                                         & (Conversation.status_code != 4))
     if extra is not None:
         query = query.where(Conversation.extra == str(extra))
-    conversation = query.order_by(Conversation.id.desc()).first()
+    conversation = locking(query.order_by(Conversation.id.desc()).limit(1)).first()
     if conversation is None:
         conversation = C.create_conversation(ctx, user.id, status_code=2, source=source,
                                              extra=None if extra is None else str(extra),

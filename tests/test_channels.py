@@ -170,6 +170,32 @@ def test_concurrent_deliveries_store_one_message(core, tmp_path):
         assert Message.select().count() == 1 and ChannelUser.select().count() == 1
 
 
+def test_concurrent_messages_of_one_user_open_one_conversation(api, core):
+    first = channels.receive(core, channels.Incoming(contact("888"), "wamid.FIRST", "first"))
+    with dbmod.connection():
+        trashed = Message.get_by_id(first).conversation_id
+    api.ok("update-conversation-status", conversation_id=trashed, status_code=4)
+    barrier, errors = threading.Barrier(4), []
+
+    def deliver(index):
+        try:
+            barrier.wait()
+            channels.receive(core, channels.Incoming(contact("888"), f"wamid.{index}", f"message {index}"))
+        except Exception as error:  # pragma: no cover - shown in the assertion
+            errors.append(error)
+
+    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with dbmod.connection():
+        opened = {m.conversation_id for m in Message.select().where(Message.id != first)}
+        assert len(opened) == 1 and trashed not in opened
+        assert Message.select().where(Message.conversation.in_(list(opened))).count() == 4
+
+
 def test_a_failed_store_leaves_nothing(core):
     uploaded = os.path.join(core.config.uploads_dir, "channels", "x.png")
     os.makedirs(os.path.dirname(uploaded))
