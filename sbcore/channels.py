@@ -150,23 +150,32 @@ class Incoming:
     payload: dict | None = None
 
 
+ID_MAX = 191  # the external_id column; a longer platform id is stored as its hash
+
+
+def key(external_id):
+    """A platform's id as stored: itself, or ``sha256:<hex>`` when longer than the column."""
+    text = str(external_id)
+    return text if len(text) <= ID_MAX else "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
 def is_stored(source, external_id):
     """Whether a platform message is already here (to skip a repeated delivery's
     downloads; ``receive`` alone decides, through the unique index)."""
     return ChannelMessage.select().where((ChannelMessage.source == source)
-                                         & (ChannelMessage.external_id == str(external_id))).exists()
+                                         & (ChannelMessage.external_id == key(external_id))).exists()
 
 
 def message_id_of(source, external_id):
     row = (ChannelMessage.select(ChannelMessage.message)
-           .where((ChannelMessage.source == source) & (ChannelMessage.external_id == str(external_id)))
+           .where((ChannelMessage.source == source) & (ChannelMessage.external_id == key(external_id)))
            .first())
     return row.message_id if row else None
 
 
 def user_of(source, external_id):
     row = ChannelUser.get_or_none((ChannelUser.source == source)
-                                  & (ChannelUser.external_id == str(external_id)))
+                                  & (ChannelUser.external_id == key(external_id)))
     return row.user_id if row else None
 
 
@@ -182,13 +191,14 @@ def find_or_create_user(ctx, contact):
     user_id = user_of(contact.source, contact.external_id)
     if user_id is not None:
         return User.get_by_id(user_id)
-    user = U.create_user(ctx, first_name=contact.first_name or None, last_name=contact.last_name or None,
-                         user_type="lead")
-    U.set_details(user.id, [(slug, str(value), name) for slug, value, name in contact.details if value])
+    # names and details as the platform gives them, cut to what the columns hold
+    user = U.create_user(ctx, first_name=str(contact.first_name or "")[:191] or None,
+                         last_name=str(contact.last_name or "")[:191] or None, user_type="lead")
+    U.set_details(user.id, [(slug, str(value)[:512], name) for slug, value, name in contact.details if value])
     if contact.details:
         U.reindex([user.id])
     # the unique index: a delivery racing us to create this user fails here, and runs again
-    ChannelUser.create(source=contact.source, external_id=contact.external_id, user=user.id)
+    ChannelUser.create(source=contact.source, external_id=key(contact.external_id), user=user.id)
     return user
 
 
@@ -219,7 +229,7 @@ def store(ctx, incoming):
     """In the caller's transaction: claim the platform's message id, then write the
     message. A repeated id raises IntegrityError before anything is written."""
     source = incoming.contact.source
-    claim = ChannelMessage.create(source=source, external_id=str(incoming.external_id), message=None)
+    claim = ChannelMessage.create(source=source, external_id=key(incoming.external_id), message=None)
     user = find_or_create_user(ctx, incoming.contact)
     conversation = find_or_open_conversation(ctx, user, source, incoming.extra, incoming.extra_2)
     attachments = C.check_attachments(incoming.attachments) if incoming.attachments else ""
@@ -349,7 +359,7 @@ def mark_failed(core, message_id, code, text):
 def record_sent(core, source, message_id, external_ids):
     def write(ctx):
         for external_id in external_ids:
-            ChannelMessage.insert(source=source, external_id=str(external_id),
+            ChannelMessage.insert(source=source, external_id=key(external_id),
                                   message=message_id).on_conflict_ignore().execute()
     core.run(write)
 

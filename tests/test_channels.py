@@ -131,6 +131,19 @@ def test_receive_creates_the_user_and_conversation_once(api, core):
         assert ChannelUser.select().count() == 1 and ChannelMessage.select().count() == 2
 
 
+def test_long_ids_and_names_fit_their_columns(api, core):
+    long_id = "aWdfZAG1faXRlbToxOklH" * 15  # 315 characters
+    person = channels.Contact("ig", "5483962191718324", "N" * 300, "", [("instagram-id", "5483962191718324",
+                                                                        "Instagram ID")])
+    assert channels.receive(core, channels.Incoming(person, long_id, "hi"))
+    assert channels.receive(core, channels.Incoming(person, long_id, "hi")) is None
+    row = api.ok("get-conversations")[0]
+    assert row["conversation_first_name"] == "N" * 191
+    with dbmod.connection():
+        assert ChannelMessage.get().external_id == channels.key(long_id) and len(channels.key(long_id)) <= 191
+        assert channels.message_id_of("ig", long_id) == int(row["message_id"])
+
+
 def test_receive_opens_a_new_conversation_per_chat_and_after_the_trash(api, core):
     a = channels.receive(core, channels.Incoming(contact(), "m1", "to number A", extra="A"))
     b = channels.receive(core, channels.Incoming(contact(), "m2", "to number B", extra="B"))
