@@ -120,6 +120,22 @@ def message_key(bot_id, chat_id, message_id):
 # --- the inbound webhook ---
 
 
+def set_webhooks(core, report=print):
+    """``setWebhook`` for every bot: its URL here and its secret token, message updates only."""
+    from sbcore import db as dbmod
+    with dbmod.connection():
+        configured = bots(core)
+        if not configured:
+            raise ApiError("telegram-not-active", "Telegram is not configured: add a bot to the setting "
+                           "'telegram-bots'.", 400)
+        for entry in configured:
+            api = BotApi(core, str(entry["token"]))
+            url = f"{core.config.public_url}/channels/telegram/{api.bot_id}"
+            answer = api.method("setWebhook", {"url": url, "secret_token": str(entry["secret-token"]),
+                                               "allowed_updates": ["message"]})
+            report(f"bot {api.bot_id}: {url} ({answer.get('description', 'ok')})")
+
+
 MEDIA_KINDS = ("document", "audio", "video", "voice", "animation")
 
 

@@ -20,3 +20,9 @@ def sbcore_register_routes(core):
 @hookimpl
 def sbcore_channel_send(ctx, conversation, message, attachments):
     return F.channel_send(ctx, conversation, message, attachments)
+
+
+@hookimpl
+def sbcore_register_commands():
+    return [("telegram-set-webhook", "point every Telegram bot's webhook at this server (SB_PUBLIC_URL)",
+             lambda parser: None, lambda core, args: F.set_webhooks(core))]

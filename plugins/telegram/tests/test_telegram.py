@@ -225,7 +225,26 @@ def test_messaging_platforms_send_message_with_a_chat_id(api, client, configured
     assert sent_json() == {"chat_id": 777000, "text": "Altro"}
 
 
+@responses.activate
+def test_the_command_sets_each_bots_webhook(configured):
+    from sbcore_telegram.functions import set_webhooks
+    for token in (TOKEN, OTHER_TOKEN):
+        responses.post(f"{API}/bot{token}/setWebhook", json={"ok": True, "result": True,
+                                                             "description": "Webhook was set"})
+    lines = []
+    set_webhooks(configured, report=lines.append)
+    assert [sent_json(i) for i in range(2)] == [
+        {"url": "http://testserver/channels/telegram/21202173", "secret_token": SECRET,
+         "allowed_updates": ["message"]},
+        {"url": "http://testserver/channels/telegram/55500011", "secret_token": "other-secret",
+         "allowed_updates": ["message"]}]
+    assert lines[0] == "bot 21202173: http://testserver/channels/telegram/21202173 (Webhook was set)"
+
+
 def test_the_plugin_installs_and_uninstalls_on_its_own():
     assert collect_functions(get_plugin_manager(load_entrypoints=False, plugins=[plugin]))[
         "telegram-send-message"].owner == "sbcore_telegram.plugin"
     assert "telegram-send-message" not in collect_functions(get_plugin_manager(load_entrypoints=False))
+    from sbcore.registry import collect_list
+    commands = collect_list(get_plugin_manager(load_entrypoints=False, plugins=[plugin]), "sbcore_register_commands")
+    assert "telegram-set-webhook" in [c[0] for c in commands]
