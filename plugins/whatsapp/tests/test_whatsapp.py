@@ -179,7 +179,12 @@ def test_an_image_is_downloaded_into_uploads(api, client, configured):
         "messaging_product": "whatsapp", "url": media_url, "mime_type": "image/jpeg",
         "sha256": "81d3bd8a8db4868c9520ed47186e8b7c5789e61ff79f7f834be6950b808a90d3",
         "file_size": "303833", "id": "2621233374848975"})
-    responses.get(media_url, body=b"\xff\xd8\xff jpeg bytes", headers={"Content-Type": "image/jpeg"})
+    in_transaction = []
+
+    def media(request):  # what the download sees: no transaction open
+        in_transaction.append(dbmod.database.in_transaction())
+        return 200, {"Content-Type": "image/jpeg"}, b"\xff\xd8\xff jpeg bytes"
+    responses.add_callback(responses.GET, media_url, callback=media)
     body = notification({"contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": WA_ID}],
                          "messages": [{"from": WA_ID, "id": "wamid.IMAGE", "timestamp": "1749416383",
                                        "type": "image", "image": {
@@ -188,6 +193,7 @@ def test_an_image_is_downloaded_into_uploads(api, client, configured):
                                            "id": "2621233374848975"}}]})
     assert post(client, body).status_code == 200
     assert [c.request.headers["Authorization"] for c in responses.calls] == ["Bearer EAAG-first"] * 2
+    assert in_transaction == [False]
     row = api.ok("get-conversations")[0]
     assert row["message"] == "The broken part"
     [[name, url]] = json.loads(row["attachments"])
