@@ -27,7 +27,7 @@ def run_call(core, name, fields, path, caller_id):
     cookie = fields.pop("login-cookie", None)
     if not hasattr(core, "bench_visitor_functions"):  # built once, as the resource does
         core.bench_visitor_functions = visitor.functions()
-    return core.run(core.bench_visitor_functions[name], fields,
+    return core.run_function(core.bench_visitor_functions[name], fields,
                     setup=lambda ctx: visitor.authenticate(ctx, cookie))
 
 

@@ -35,6 +35,7 @@ class Context:
         self.caller_id = caller_id
         self.events_emitted = 0
         self._deferred = None
+        self._after_commit = None
 
     def emit(self, name, data):
         """Write webhook event ``name`` in the current transaction (see sbcore.webhooks)."""
@@ -55,6 +56,28 @@ class Context:
     def run_deferred(self):
         while self._deferred:
             self._deferred.pop(0)()
+
+    def after_commit(self, fn):
+        """Run ``fn()`` once the current API call's transaction has committed, outside
+        any transaction: the place for network calls (a channel's send). An ApiError
+        raised there is still the call's answer, but what was committed stays.
+        Without a call (domain code run directly), ``fn`` runs when the caller runs
+        ``run_after_commit``."""
+        if self._after_commit is None:
+            self._after_commit = []
+        self._after_commit.append(fn)
+
+    def run_after_commit(self):
+        """Run the functions given to ``after_commit`` in order; the first ApiError is
+        raised once they have all run."""
+        failure = None
+        while self._after_commit:
+            try:
+                self._after_commit.pop(0)()
+            except ApiError as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure
 
     def upload_url(self, relative_path):
         return self.config.upload_url(relative_path)
@@ -120,30 +143,37 @@ class Core:
 
     def call_fields(self, name, fields, caller_id=None):
         """Run function ``name`` with raw request ``fields`` in one transaction."""
-        return self.run(self.function(name), fields, caller_id)
+        return self.run_function(self.function(name), fields, caller_id)
 
-    def run(self, function, fields, caller_id=None, setup=None):
-        """Run an :class:`ApiFunction` with raw request ``fields`` in one transaction;
-        ``setup(ctx)`` runs first inside it (the visitor API authenticates there)."""
+    def run_function(self, function, fields, caller_id=None, setup=None):
+        """Run an :class:`ApiFunction` with raw request ``fields``; ``setup(ctx)`` runs
+        first, inside the same transaction (the visitor API authenticates there)."""
+        def call(ctx):
+            if setup is not None:
+                setup(ctx)
+            return function.fn(ctx, **function.bind(fields))
+        return self.run(call, caller_id, transaction=function.transaction)
+
+    def run(self, fn, caller_id=None, transaction=True):
+        """Run ``fn(ctx)`` as a call runs a function: in one transaction (run again when
+        the database gives up on it), the ``defer``red work at its end, the
+        ``after_commit`` work after the commit. Also for work that is not a Web API
+        function, such as an inbound webhook of a channel."""
         ctx = None
 
-        def body():
+        def attempt():
             nonlocal ctx
             ctx = self.context(caller_id)
             ctx._deferred = []
-            if setup is not None:
-                setup(ctx)
-            value = function.fn(ctx, **function.bind(fields))
+            value = fn(ctx)
             ctx.run_deferred()
             return value
 
         with dbmod.connection():
-            if function.transaction:
-                result = dbmod.in_transaction_retrying(self.database, body)
-            else:
-                result = body()
-        if ctx.events_emitted:
-            self.outbox_signal.set()
+            result = dbmod.in_transaction_retrying(self.database, attempt) if transaction else attempt()
+            if ctx.events_emitted:
+                self.outbox_signal.set()
+            ctx.run_after_commit()
         return result
 
     def call(self, function, /, **arguments):

@@ -33,9 +33,11 @@ def sbcore_register_migrations():
 
 
 @hookspec
-def sbcore_register_routes():
+def sbcore_register_routes(core):
     """Return a list of ``(path, resource)`` pairs for inbound requests of outside
-    services (webhooks of messaging platforms)."""
+    services (webhooks of messaging platforms); ``core`` is the core the app serves.
+    ``sbcore.channels.route(path, handler)`` makes the pair from a handler that never
+    touches falcon."""
 
 
 @hookspec
@@ -106,5 +108,8 @@ def sbcore_on_message_deleted(ctx, message):
 
 @hookspec(firstresult=True)
 def sbcore_channel_send(ctx, conversation, message, attachments):
-    """Send ``message`` out through the channel that owns ``conversation.source``;
-    return True (or the channel's answer) when the source is yours, None when not."""
+    """Send ``message`` (text) and ``attachments`` (``[[name, url], …]``) out through
+    the channel that owns ``conversation.source``: return True, or the list of the
+    platform's ids of the messages sent, when the source is yours; None when not.
+    A platform's failure is an ApiError (502). Called after the commit, never inside
+    a transaction."""

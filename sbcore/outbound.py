@@ -69,11 +69,10 @@ def service_url(ctx, app, setting_id):
     return (ctx.config.url_overrides.get(app) or ctx.settings.get(setting_id) or "").rstrip("/")
 
 
-def call_service(config, method, url, service, describe=None, **kwargs):
+def call_service(config, method, url, service, error_message=None, **kwargs):
     """For API functions: a refused URL is a 400, a failed or non-2xx remote a 502.
-
-    ``describe(response)`` may pick the service's own error message out of a non-2xx
-    answer (None falls back to the start of the body)."""
+    ``error_message(response)`` may pick the service's own sentence out of its error
+    body (else the body's start is quoted)."""
     try:
         response = request(config, method, url, **kwargs)
     except OutboundRefused as error:
@@ -81,14 +80,14 @@ def call_service(config, method, url, service, describe=None, **kwargs):
     except requests.RequestException as error:
         raise ApiError(f"{service}-error", f"{service} could not be reached: {error}", 502)
     if not 200 <= response.status_code < 300:
-        detail = None
-        if describe is not None:
+        said = None
+        if error_message is not None:
             try:
-                detail = describe(response)
+                said = error_message(response)
             except (ValueError, KeyError, TypeError, AttributeError, IndexError):
-                detail = None
+                said = None
         raise ApiError(f"{service}-error",
-                       f"{service} answered {response.status_code}: {detail or response.text[:300]}", 502)
+                       f"{service} answered {response.status_code}: {said or response.text[:300]}", 502)
     return response
 
 

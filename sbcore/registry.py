@@ -212,13 +212,15 @@ def collect_functions(pm):
     return functions
 
 
-def collect_list(pm, hook_name, key=None):
-    """Merge the lists that every implementation of a registration hook returns.
-    With ``key``, a duplicate stops start-up naming both owners."""
+def collect_list(pm, hook_name, key=None, **arguments):
+    """Merge the lists that every implementation of a registration hook returns (each
+    given those of ``arguments`` it takes). With ``key``, a duplicate stops start-up
+    naming both owners."""
     items, owners = [], {}
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         owner = plugin_name(pm, impl.plugin)
-        for item in impl.function() or []:
+        given = {name: value for name, value in arguments.items() if name in impl.argnames}
+        for item in impl.function(**given) or []:
             if key is not None:
                 name = key(item)
                 if name in owners:

@@ -6,8 +6,9 @@ shipped, a change to those tables is a new numbered migration using the migrator
 
 from .hooks import hookimpl
 from .migrations import Migration
-from .models import (ARTICLE_MODELS, CONVERSATION_MODELS, CORE_MODELS, EVENT_MODELS,
-                     NOTIFICATION_MODELS, REPORT_MODELS, VISITOR_MODELS, AppliedMigration)
+from .models import (ARTICLE_MODELS, CHANNEL_MODELS, CONVERSATION_MODELS, CORE_MODELS,
+                     EVENT_MODELS, NOTIFICATION_MODELS, REPORT_MODELS, VISITOR_MODELS,
+                     AppliedMigration)
 from .search import search_backend
 
 
@@ -39,7 +40,7 @@ def create_report_tables(database, migrator):
 @hookimpl
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
-            + VISITOR_MODELS + NOTIFICATION_MODELS)
+            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS)
 
 
 @hookimpl
@@ -54,6 +55,8 @@ def sbcore_register_migrations():
         Migration("core", 5, "knowledge base", create_article_tables),
         Migration("core", 6, "report rows, sent automations, agents of conversations",
                   create_report_tables),
+        Migration("core", 7, "messaging platforms' user and message ids",
+                  lambda database, migrator: database.create_tables(CHANNEL_MODELS)),
         Migration("core", 8, "notification outbox (email, later SMS and push)", lambda database, migrator:
                   database.create_tables(NOTIFICATION_MODELS)),
         Migration("core", 10, "visitor API rate limits", lambda database, migrator:

@@ -107,9 +107,10 @@ def test_updates_available_asks_the_index(api, core):
     # responses fakes the network, so the guard's DNS look-up is skipped
     core.config = core.config.replace(url_overrides={"pypi": "https://index.example/pypi"},
                                       allow_private_network=True)
-    import importlib.metadata as metadata
-    current = metadata.version("sbcore")
-    responses.get("https://index.example/pypi/sbcore/json", json={"info": {"version": current}})
+    from sbcore.functions.system import distributions
+    installed = distributions()  # sbcore and the installed plugins, each asked
+    for name, version in installed.items():
+        responses.get(f"https://index.example/pypi/{name}/json", json={"info": {"version": version}})
     assert api.ok("updates-available") is False
     responses.replace(responses.GET, "https://index.example/pypi/sbcore/json",
                       json={"info": {"version": "999.0"}})

@@ -33,7 +33,7 @@ def publish_to_users(config, base_url, instance_id, secret_key, users, title, me
             "apns": {"aps": {"alert": {"title": title, "body": message}}, "data": data}}
     target = (f"{base_url.replace('{instance}', instance_id)}/publish_api/v1/instances/"
               f"{quote(instance_id, safe='')}/publishes/users")
-    response = outbound.call_service(config, "POST", target, "pusher-beams", describe=describe, json=body,
+    response = outbound.call_service(config, "POST", target, "pusher-beams", error_message=describe, json=body,
                                      headers={"Authorization": f"Bearer {secret_key}"})
     answer = outbound.json_body(response)
     if not isinstance(answer, dict) or "publishId" not in answer:

@@ -52,7 +52,7 @@ def mailchimp(config, base_url, key, list_id, email, first_name, last_name):
     if names:
         body["merge_fields"] = names
     response = outbound.call_service(config, "PUT", f"{base}/lists/{quote(list_id, safe='')}/members/{member}",
-                                     "mailchimp", describe=_mailchimp_error, json=body, auth=("sbcore", key))
+                                     "mailchimp", error_message=_mailchimp_error, json=body, auth=("sbcore", key))
     return _answer(response)
 
 
@@ -70,7 +70,7 @@ def brevo(config, base_url, key, list_id, email, first_name, last_name):
         body["attributes"] = names
     if list_id:
         body["listIds"] = [int(list_id)]
-    response = outbound.call_service(config, "POST", f"{base_url}/contacts", "brevo", describe=_brevo_error,
+    response = outbound.call_service(config, "POST", f"{base_url}/contacts", "brevo", error_message=_brevo_error,
                                      json=body, headers={"api-key": key, "Accept": "application/json"})
     return _answer(response)
 
@@ -87,7 +87,7 @@ def sendgrid(config, base_url, key, list_id, email, first_name, last_name):
     if list_id:
         body["list_ids"] = [list_id]
     response = outbound.call_service(config, "PUT", f"{base_url}/marketing/contacts", "sendgrid",
-                                     describe=_sendgrid_error, json=body,
+                                     error_message=_sendgrid_error, json=body,
                                      headers={"Authorization": f"Bearer {key}"})
     return _answer(response)
 
@@ -109,7 +109,7 @@ def mailerlite(config, base_url, key, list_id, email, first_name, last_name):
     if list_id:
         body["groups"] = [list_id]
     response = outbound.call_service(config, "POST", f"{base_url}/subscribers", "mailerlite",
-                                     describe=_mailerlite_error, json=body,
+                                     error_message=_mailerlite_error, json=body,
                                      headers={"Authorization": f"Bearer {key}", "Accept": "application/json"})
     return _answer(response)
 

@@ -30,7 +30,7 @@ def create_notification(config, base_url, app_id, rest_api_key, users, title, me
     if icon:
         body["chrome_web_icon"] = body["firefox_icon"] = body["large_icon"] = icon
     response = outbound.call_service(config, "POST", f"{base_url}/notifications", "onesignal",
-                                     describe=describe, json=body,
+                                     error_message=describe, json=body,
                                      headers={"Authorization": f"Key {rest_api_key}",
                                               "Accept": "application/json"})
     answer = outbound.json_body(response)

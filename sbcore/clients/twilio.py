@@ -28,7 +28,7 @@ def create_message(config, base_url, account_sid, auth_token, to, body, sender, 
     fields.append(("MessagingServiceSid" if sender.startswith("MG") else "From", sender))
     fields.extend(("MediaUrl", url) for url in media_urls)
     url = f"{base_url}/2010-04-01/Accounts/{quote(account_sid, safe='')}/Messages.json"
-    response = outbound.call_service(config, "POST", url, "twilio", describe=describe, data=fields,
+    response = outbound.call_service(config, "POST", url, "twilio", error_message=describe, data=fields,
                                      auth=(account_sid, auth_token))
     message = outbound.json_body(response)
     if not isinstance(message, dict):

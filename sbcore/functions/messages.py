@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from peewee import fn
 
+from .. import channels
 from .. import conversations as C
 from .. import mail, notifications
 from .. import uploads
@@ -56,8 +57,10 @@ def send(ctx, user_id, conversation_id, message, attachments, payload, status):
     stored_attachments = C.check_attachments(attachments)
     if not message.strip() and not stored_attachments:
         raise ApiError("empty-message", "A message needs text or attachments.")
-    return C.add_message(ctx, sender, conversation, message, stored_attachments,
+    sent = C.add_message(ctx, sender, conversation, message, stored_attachments,
                          C.check_payload(payload), status)
+    channels.send_after_commit(ctx, sender, conversation, sent)  # a platform's conversation
+    return sent
 
 
 @functions("send-message")
@@ -213,13 +216,17 @@ def direct_message(ctx, user_ids: IdList, message: str, subject: str | bool = Fa
     return True
 
 
-@functions("messaging-platforms-send-message")
+# No transaction: it only reads, and the channel's send is a network call.
+@functions("messaging-platforms-send-message", transaction=False)
 def messaging_platforms_send_message(ctx, conversation_id: int, message: str = "",
                                      attachments: list | None = None, user: Json = None,
                                      source: Json = None):
     conversation = C.require_conversation(conversation_id)
     if isinstance(source, dict) and source.get("source"):
         conversation.source = C.check_source(source["source"])
+        for key in ("chat_id", "page_id"):  # Telegram's chat and Messenger's page
+            if source.get(key) not in (None, ""):
+                conversation.extra = str(source[key])
     elif isinstance(source, str) and source:
         conversation.source = C.check_source(source)
     C.check_attachments(attachments)
@@ -232,7 +239,7 @@ def messaging_platforms_send_message(ctx, conversation_id: int, message: str = "
     if result is None:
         raise ApiError("channel-not-available", f"No installed plugin sends messages to the source "
                        f"'{conversation.source}'.", 400)
-    return True if result is True else result
+    return True
 
 
 def send_by_email(ctx, conversation, message, attachments):

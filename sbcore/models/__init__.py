@@ -2,6 +2,7 @@
 
 from .articles import Article, ArticleRating
 from .automations import AutomationSent
+from .channels import ChannelMessage, ChannelUser
 from .conversations import (BotMessageSent, Conversation, ConversationAgent, Message, Note,
                             Rating)
 from .events import Event
@@ -19,8 +20,10 @@ ARTICLE_MODELS = [Article, ArticleRating]
 REPORT_MODELS = [ReportRow, AutomationSent, ConversationAgent]
 VISITOR_MODELS = [RateHit]
 NOTIFICATION_MODELS = [Notification]
+CHANNEL_MODELS = [ChannelUser, ChannelMessage]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
            "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
-           "RateHit", "VISITOR_MODELS", "Notification", "NOTIFICATION_MODELS"]
+           "RateHit", "VISITOR_MODELS", "Notification", "NOTIFICATION_MODELS",
+           "ChannelUser", "ChannelMessage", "CHANNEL_MODELS"]

@@ -59,7 +59,7 @@ def create_app(config=None, core=None, start_worker=None):
     app.add_route("/uploads/{path:path}", UploadsResource(core))
     app.add_route("/static/{name}", StaticResource())
     widget.add_routes(app, core)
-    for path, resource in collect_list(core.pm, "sbcore_register_routes"):
+    for path, resource in collect_list(core.pm, "sbcore_register_routes", core=core):
         app.add_route(path, resource)
     app.sbcore = core
     if start_worker if start_worker is not None else core.config.worker == "inline":

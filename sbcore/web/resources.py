@@ -12,6 +12,7 @@ from ..errors import ApiError
 from .fields import bearer_token, dumps, read_fields
 
 log = logging.getLogger("sbcore.web")
+TOO_LARGE = getattr(falcon, "HTTPContentTooLarge", None) or falcon.HTTPPayloadTooLarge  # falcon 4 / 3
 STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
 
 
@@ -101,3 +102,43 @@ class StaticResource:
         send_file(resp, os.path.join(STATIC_DIR, name))
         resp.set_header("Content-Disposition", "inline")
         resp.cache_control = ["public", "max-age=86400"]
+
+
+class ChannelResource:
+    """An inbound webhook of an outside service (``sbcore.channels.route``): the
+    handler's ``get``/``post`` take a ``channels.Request`` and answer a
+    ``channels.Answer``, so that plugins never touch falcon."""
+
+    def __init__(self, handler):
+        self.handler = handler
+
+    def on_get(self, req, resp, **path):
+        self.answer(req, resp, "get", path)
+
+    def on_post(self, req, resp, **path):
+        self.answer(req, resp, "post", path)
+
+    def answer(self, req, resp, method, path):
+        from ..channels import REQUEST_MAX_BYTES, Request
+        handle = getattr(self.handler, method, None)
+        if handle is None:
+            raise falcon.HTTPMethodNotAllowed([m.upper() for m in ("get", "post")
+                                               if hasattr(self.handler, m)])
+        if (req.content_length or 0) > REQUEST_MAX_BYTES:
+            raise TOO_LARGE()
+        body = req.bounded_stream.read(REQUEST_MAX_BYTES + 1)
+        if len(body) > REQUEST_MAX_BYTES:
+            raise TOO_LARGE()
+        request = Request(method=method.upper(), params=dict(req.params),
+                          headers={k.lower(): v for k, v in req.headers.items()}, body=body, path=path)
+        try:
+            with dbmod.connection():
+                answer = handle(request)
+        except ApiError as error:
+            resp.status = falcon.code_to_http_status(error.status)
+            resp.content_type = falcon.MEDIA_TEXT
+            resp.text = error.message
+            return
+        resp.status = falcon.code_to_http_status(answer.status)
+        resp.content_type = answer.content_type
+        resp.text = answer.text

@@ -85,7 +85,7 @@ class WidgetApiResource(CorsResource):
                 lambda ctx: visitor.authenticate(ctx, cookie))
             if name in visitor.RATE_LIMITED:
                 visitor.check_rate(self.core, self.client_address(req), name)
-            result = self.core.run(function, fields, setup=setup)
+            result = self.core.run_function(function, fields, setup=setup)
         envelope(resp, falcon.HTTP_200, {"success": True, "response": result})
 
 
@@ -107,8 +107,8 @@ class WidgetUploadResource(CorsResource):
                 raise ApiError("file-too-large", f"Files are at most {limit} bytes.", 413)
             fields = read_fields(req)
             cookie = bearer_token(req) or fields.pop("login-cookie", None)
-            result = self.core.run(self.function, fields,
-                                   setup=lambda ctx: visitor.authenticate(ctx, cookie))
+            result = self.core.run_function(self.function, fields,
+                                            setup=lambda ctx: visitor.authenticate(ctx, cookie))
         envelope(resp, falcon.HTTP_200, {"success": True, "response": result})
 
 

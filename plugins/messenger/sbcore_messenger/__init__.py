@@ -1,0 +1,1 @@
+"""Facebook Messenger and Instagram channel for sbcore."""
