@@ -5,11 +5,13 @@
 class ApiError(Exception):
     """A failure with a documented error code, a sentence for people and an HTTP status."""
 
-    def __init__(self, code, message, status=400):
+    def __init__(self, code, message, status=400, remote_status=None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        # for a 502: the outside service's own HTTP status (None: it was not reached)
+        self.remote_status = remote_status
 
     def __repr__(self):
         return f"ApiError({self.code!r}, {self.message!r}, {self.status})"

@@ -10,7 +10,9 @@ which channel.
 ``sbcore_on_message_sent`` only writes rows (``sb_notifications``, one per recipient and
 channel) in the caller's transaction; the worker sends them after commit through
 ``CHANNELS``, the one table keyed by channel name. A channel knows whether it is set up,
-a recipient's address, and how to deliver one row; adding SMS or push is one entry."""
+a recipient's address, and how to deliver one row: email (when SMTP is set), SMS to
+those with a ``phone`` detail (``notifications-sms``, when SMS is active) and push to
+agents (``notifications-push``, when push notifications are active)."""
 
 import json
 import logging
@@ -21,7 +23,9 @@ from typing import Callable
 
 from . import conversations as C
 from . import db as dbmod
-from . import mail
+from . import mail, push, sms
+from . import users as U
+from .errors import ApiError
 from .db import utcnow
 from .hooks import hookimpl
 from .models import Notification, User
@@ -88,8 +92,60 @@ class Channel:
     deliver: Callable      # deliver(ctx, recipient_id, data) -> (webhook, data) or None; raises
 
 
+def sms_ready(ctx):
+    return ctx.settings.get("notifications-sms") and sms.is_active(ctx)
+
+
+def phone_address(user):
+    return U.detail_value(user.id, "phone") or None
+
+
+def text_of(data):
+    names = ", ".join(item[0] for item in data.get("attachments") or [] if item)
+    return data["message"].strip() or names or data["subject"]
+
+
+def service_failure(error):
+    """An ApiError of a service as a DeliveryError. Worth retrying: the service could not
+    be reached, failed (5xx) or asked to slow down (429); a refusal (other 4xx) or a bad
+    setting (400) is not."""
+    remote = error.remote_status
+    transient = error.status == 502 and (remote is None or remote >= 500 or remote == 429)
+    return DeliveryError(f"{error.code}: {error.message}", permanent=not transient)
+
+
+def deliver_sms(ctx, recipient_id, data):
+    """Text the recipient through Twilio, in the user or agent template; send_sms fires
+    sms-sent itself."""
+    try:
+        sms.send_sms(ctx, data["to"], text_of(data), template=data.get("template", True),
+                     conversation_id=data.get("conversation_id"))
+    except ApiError as error:
+        raise service_failure(error)
+
+
+def push_ready(ctx):
+    return ctx.settings.get("notifications-push") and push.is_active(ctx)
+
+
+def agent_id_address(user):
+    """Push goes to agents' devices, which log in to the push service with their id."""
+    return str(user.id) if user.user_type in AGENT_TYPES else None
+
+
+def deliver_push(ctx, recipient_id, data):
+    url = f"{ctx.config.public_url}/?conversation={data['conversation_id']}" \
+        if data.get("conversation_id") else ""
+    try:
+        push.send_push(ctx, [data["to"]], data["subject"][:100], text_of(data)[:1000], url)
+    except ApiError as error:
+        raise service_failure(error)
+
+
 CHANNELS = {
     "email": Channel("email", mail.configured, email_address, deliver_email),
+    "sms": Channel("sms", sms_ready, phone_address, deliver_sms),
+    "push": Channel("push", push_ready, agent_id_address, deliver_push),
 }
 
 
@@ -111,6 +167,10 @@ def sbcore_register_settings():
                 check_agents),
         Setting("notifications-user", "checkbox", True,
                 "Tell a user who is offline about an agent's reply."),
+        Setting("notifications-sms", "checkbox", False,
+                "Also text the same people (those with a phone detail) when SMS is active."),
+        Setting("notifications-push", "checkbox", False,
+                "Also send agents a push notification when push notifications are active."),
     ]
 
 

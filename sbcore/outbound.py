@@ -87,7 +87,8 @@ def call_service(config, method, url, service, error_message=None, **kwargs):
             except (ValueError, KeyError, TypeError, AttributeError, IndexError):
                 said = None
         raise ApiError(f"{service}-error",
-                       f"{service} answered {response.status_code}: {said or response.text[:300]}", 502)
+                       f"{service} answered {response.status_code}: {said or response.text[:300]}", 502,
+                       remote_status=response.status_code)
     return response
 
 

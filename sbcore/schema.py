@@ -57,7 +57,7 @@ def sbcore_register_migrations():
                   create_report_tables),
         Migration("core", 7, "messaging platforms' user and message ids",
                   lambda database, migrator: database.create_tables(CHANNEL_MODELS)),
-        Migration("core", 8, "notification outbox (email, later SMS and push)", lambda database, migrator:
+        Migration("core", 8, "notification outbox (email, SMS and push)", lambda database, migrator:
                   database.create_tables(NOTIFICATION_MODELS)),
         Migration("core", 10, "visitor API rate limits", lambda database, migrator:
                   database.create_tables(VISITOR_MODELS)),

@@ -251,6 +251,26 @@ def widget(app):
     return WidgetClient(app)
 
 
+def offline(core, *user_ids):
+    """Make users look offline (last active a day ago); the Redis presence backend, if
+    any, is not touched."""
+    from datetime import timedelta
+
+    from .models import User
+    with dbmod.connection():
+        User.update(last_activity=dbmod.utcnow() - timedelta(days=1)).where(
+            User.id.in_(user_ids)).execute()
+
+
+def agents_offline(core):
+    """Every agent and admin offline, such as the admin whose token the tests use."""
+    from .models import User
+    from .models.users import AGENT_TYPES
+    with dbmod.connection():
+        ids = [u.id for u in User.select(User.id).where(User.user_type.in_(AGENT_TYPES))]
+    offline(core, *ids)
+
+
 # --- the reference's documented shapes ---
 
 def reference_dir():

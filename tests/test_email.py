@@ -11,7 +11,7 @@ import pytest
 from sbcore import db as dbmod
 from sbcore import mail
 from sbcore.models import Event
-from sbcore.testing import assert_shape, reference_webhook
+from sbcore.testing import agents_offline, assert_shape, offline, reference_webhook
 
 HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
 
@@ -303,23 +303,6 @@ def test_settings_are_checked(api):
 
 
 # --- notifications: written with the message, sent by the worker after commit ---
-
-
-def offline(core, *user_ids):
-    from datetime import timedelta
-
-    from sbcore.db import utcnow
-    from sbcore.models import User
-    with dbmod.connection():
-        User.update(last_activity=utcnow() - timedelta(days=1)).where(User.id.in_(user_ids)).execute()
-
-
-def agents_offline(core):
-    from sbcore.models import User
-    from sbcore.models.users import AGENT_TYPES
-    with dbmod.connection():
-        ids = [u.id for u in User.select(User.id).where(User.user_type.in_(AGENT_TYPES))]
-    offline(core, *ids)
 
 
 def rows(core):

@@ -5,7 +5,7 @@ import re
 
 from .. import automations as A
 from .. import conversations as C
-from .. import mail, notifications
+from .. import mail, notifications, sms
 from .. import users as U
 from ..errors import ApiError, invalid_argument
 from ..models import AutomationSent, Conversation, ReportRow
@@ -130,6 +130,10 @@ def is_sent(user_id, automation_id, repeat_id):
         & (AutomationSent.repeat_id == (repeat_id or ""))).exists()
 
 
+def phone_of(user):
+    return U.detail_value(user.id, "phone")
+
+
 def execute(ctx, item, kind, user, details, repeat_id):
     """Deliver one automation to one user and record it; False when already sent."""
     if is_sent(user.id, item["id"], repeat_id):
@@ -139,8 +143,15 @@ def execute(ctx, item, kind, user, details, repeat_id):
         if not user.email:
             raise ApiError("user-email-not-found", f"The user {user.id} has no email address.", 400)
     if kind == "sms":
-        raise ApiError("sms-not-configured", "SMS automations need an SMS sender, and none is configured.", 400)
+        sms.configuration(ctx)  # sms-not-active / sms-not-configured
+        if not phone_of(user):
+            raise ApiError("user-phone-not-found", f"The user {user.id} has no phone detail.", 400)
     item = translated(ctx, item, kind, details)
+    if kind == "sms":
+        notifications.queue(ctx, "sms", [user], {
+            "subject": item.get("name") or "", "message": item.get("message", ""), "attachments": [],
+            "template": False})
+        ReportRow.create(name="sms-automations", value=item["id"], external_id=str(user.id))
     if kind == "emails":
         notifications.queue(ctx, "email", [user], {
             "subject": item.get("subject") or item.get("name") or "", "heading": "",
@@ -191,7 +202,8 @@ def automations_run_all(ctx, user_id: int | None = None):
             if pending or kind in ("popups", "design") or user is None:
                 answer.append({**translated(ctx, item, kind, details), "conditions": pending,
                                "type": kind})
-            elif kind == "messages" or (kind == "emails" and user.email and mail.configured(ctx)):
+            elif kind == "messages" or (kind == "emails" and user.email and mail.configured(ctx)) \
+                    or (kind == "sms" and sms.is_active(ctx) and phone_of(user)):
                 execute(ctx, item, kind, user, details, repeat_id)
-            # sms, and emails without SMTP or an address, wait: never faked
+            # emails and SMS without their service or the user's address wait: never faked
     return answer
