@@ -35,6 +35,7 @@ PUBLIC = frozenset({"register", "login", "get-articles", "search-articles", "get
 RATE_LIMITED = frozenset({"register", "login"})
 RICH_TYPES = ("buttons", "select", "email", "inputs", "registration", "rating", "chips")
 MAX_RICH_FIELDS = 50
+HEARTBEAT = 10  # seconds; well inside presence-online-seconds
 
 
 @hookimpl
@@ -73,6 +74,11 @@ def authenticate(ctx, cookie):
                        "'login-cookie' or 'Authorization: Bearer <cookie>'; this one is missing, "
                        "expired or logged out.", 401)
     ctx.visitor, ctx.session, ctx.caller_id = user, session, user.id
+    # every call of the widget (its poll above all) keeps the visitor online, so that an
+    # agent's reply is not also emailed to someone reading the chat; written at most
+    # every HEARTBEAT seconds
+    if user.last_activity is None or user.last_activity < utcnow() - timedelta(seconds=HEARTBEAT):
+        ctx.presence.touch(user.id)
 
 
 def check_rate(core, address, name):

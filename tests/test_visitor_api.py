@@ -360,3 +360,18 @@ def test_chat_page_escapes_the_title_and_locks_scripts_to_itself(widget, api):
     assert "&lt;b&gt;Help&lt;/b&gt;" in answer.text and "<b>Help</b>" not in answer.text
     assert 'src="/widget.js"' in answer.text
     assert "script-src 'self'" in answer.headers["content-security-policy"]
+
+
+def test_a_polling_visitor_is_online_and_gets_no_reply_email(widget, api, core, agent):
+    from sbcore.testing import offline
+    widget.register()
+    cid = int(widget.ok("new-conversation")["details"]["id"])
+    offline(core, int(widget.user["id"]))
+    assert widget.user["id"] not in [u["id"] for u in api.ok("get-online-users") or []]
+    widget.ok("get-new-messages", conversation_id=cid, datetime="0")  # the widget's poll
+    assert widget.user["id"] in [u["id"] for u in api.ok("get-online-users")]
+    with dbmod.connection():
+        seen = User.get_by_id(int(widget.user["id"])).last_activity
+    widget.ok("get-new-messages", conversation_id=cid, datetime="0")
+    with dbmod.connection():
+        assert User.get_by_id(int(widget.user["id"])).last_activity == seen  # no write per poll
