@@ -80,6 +80,20 @@ def user_code(google_language):
     return FROM_GOOGLE.get(code, code.split("-", 1)[0])
 
 
+def translate(ctx, strings, language_code):
+    """``sbcore_translate``: the translations of ``strings`` with the API key, None
+    without one (nobody's access token is at hand outside a call)."""
+    key = (ctx.settings.get("google-api-key") or "").strip()
+    if not key:
+        return None
+    strings = [str(item) for item in strings]
+    if not strings:
+        return []
+    client = Translation(ctx.core, api_key=key)
+    return [text for start in range(0, len(strings), MAX_SEGMENTS)
+            for text in client.translate(strings[start:start + MAX_SEGMENTS], google_code(language_code))]
+
+
 # --- the functions ---
 
 

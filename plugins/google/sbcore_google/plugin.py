@@ -10,3 +10,8 @@ sbcore_register_functions = F.functions.hook()
 @hookimpl
 def sbcore_register_settings():
     return F.SETTINGS
+
+
+@hookimpl
+def sbcore_translate(ctx, strings, language_code):
+    return F.translate(ctx, strings, language_code)  # None without an API key

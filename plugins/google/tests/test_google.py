@@ -11,6 +11,7 @@ from falcon.testing import TestClient
 from sbcore import db as dbmod
 from sbcore.testing import assert_shape, reference_example
 from sbcore_google import plugin
+from sbcore_google.client import MAX_SEGMENTS as MAX
 
 BASE = "https://translation.googleapis.com/language/translate/v2"
 KEY = "AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe"
@@ -313,3 +314,51 @@ def test_a_user_deleted_during_the_call_is_not_found(api, configured, google):
     google.add_callback(responses.POST, f"{BASE}/detect", callback=detect)
     result = api.call("google-language-detection-update-user", string="Ciao", user_id=user_id)
     assert (result.status, result.response) == (404, "user-not-found")
+
+
+# --- sbcore_translate: translate-replies through Google ---
+
+
+def test_sbcore_translate_with_the_key(core, ctx, google):
+    assert core.pm.hook.sbcore_translate(ctx=ctx, strings=["Hello"], language_code="it") is None  # no key
+    core.settings.set("google-api-key", KEY)
+    google.post(BASE, json=translated(*[(f"t{i}", "en") for i in range(MAX)]))
+    google.post(BASE, json=translated(("t128", "en"), ("t129", "en")))
+    answer = core.pm.hook.sbcore_translate(ctx=ctx, strings=[f"s{i}" for i in range(130)], language_code="zt")
+    assert answer == [f"t{i}" for i in range(130)]
+    assert [len(sent(c)["q"]) for c in google.calls] == [128, 2]  # Google's 128 strings a request
+    assert {sent(c)["target"] for c in google.calls} == {"zh-TW"}
+    assert google.calls[0].request.headers["X-goog-api-key"] == KEY
+
+
+class Channel:
+    """A channel plugin owning the source ``tg``."""
+
+    def __init__(self):
+        self.sent = []
+
+    from sbcore import hookimpl
+
+    @hookimpl
+    def sbcore_channel_send(self, ctx, conversation, message, attachments):
+        if conversation.source != "tg":
+            return None
+        self.sent.append(message)
+        return True
+
+
+def test_replies_go_out_translated_by_google(api, core, configured, google):
+    channel = Channel()
+    core.pm.register(channel)
+    api.ok("save-settings", settings={"translate-replies": True})
+    user_id = api.ok("add-user", first_name="Lia", extra={"language": ["it", "Language"]})
+    agent_id = api.ok("add-user", first_name="Bo", user_type="agent", email="bo@example.com")
+    conversation_id = api.ok("new-conversation", user_id=user_id, source="tg")["details"]["id"]
+    google.post(BASE, json=translated(("Il tuo ordine <b>è partito</b>", "en")))
+    api.ok("send-message", user_id=agent_id, conversation_id=conversation_id, message="Your order <b>shipped</b>")
+    assert sent(google.calls[0]) == {"q": ["Your order <b>shipped</b>"], "target": "it", "format": "text"}
+    assert channel.sent == ["Il tuo ordine <b>è partito</b>"]
+    [message] = api.ok("get-conversation", conversation_id=conversation_id)["messages"]
+    assert message["message"] == "Your order <b>shipped</b>"
+    assert json.loads(message["payload"]) == {"translation": "Il tuo ordine <b>è partito</b>",
+                                              "translation-language": "it"}
