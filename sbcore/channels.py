@@ -328,8 +328,9 @@ def deliver(core, conversation, message):
     it answers are recorded (so that echoes and status updates find the message), a
     failure is written into the message's payload (``delivery``) and raised."""
     ctx = core.context()
+    text = translated(ctx, conversation, message)
     try:
-        result = ctx.hook.sbcore_channel_send(ctx=ctx, conversation=conversation, message=message.message,
+        result = ctx.hook.sbcore_channel_send(ctx=ctx, conversation=conversation, message=text,
                                               attachments=C.attachment_list(message.attachments))
     except ApiError as error:
         mark_failed(core, message.id, error.code, error.message)
@@ -339,6 +340,53 @@ def deliver(core, conversation, message):
     return result
 
 
+def user_language(user_id):
+    """The user's language code (detail ``language``, else ``browser_language``), or None."""
+    for slug in ("language", "browser_language"):
+        value = (U.detail_value(user_id, slug) or "").strip().lower().replace("_", "-")
+        if value:
+            return value
+    return None
+
+
+def translated(ctx, conversation, message):
+    """With ``translate-replies`` on, the reply in its user's language through
+    ``sbcore_translate``, written into the message's payload (``translation``,
+    ``translation-language``) beside the agent's own text; the text as written when
+    the setting is off, the language unknown, no plugin translates or the translation
+    fails (logged: the reply still goes out)."""
+    text = message.message
+    if not text.strip() or not ctx.settings.get("translate-replies"):
+        return text
+    language = user_language(conversation.user_id)
+    if language is None:
+        return text
+    try:
+        result = ctx.hook.sbcore_translate(ctx=ctx, strings=[text], language_code=language)
+    except ApiError as error:
+        log.warning("message %s sent untranslated: %s", message.id, error.message)
+        return text
+    if not result or not isinstance(result[0], str) or not result[0].strip() or result[0] == text:
+        return text
+
+    def write(ctx):
+        row = Message.get_or_none(Message.id == message.id)
+        if row is not None:
+            payload = payload_of(row)
+            payload.update({"translation": result[0], "translation-language": language})
+            C.edit_message(ctx, row, payload=json.dumps(payload))
+    ctx.core.run(write)
+    return result[0]
+
+
+def payload_of(row):
+    try:
+        payload = json.loads(row.payload) if row.payload else {}
+    except ValueError:
+        payload = {}
+    return payload if isinstance(payload, dict) else {}
+
+
 def mark_failed(core, message_id, code, text):
     """Write ``{"delivery": {"status": "failed", "code", "error"}}`` into a message's
     payload, in a transaction of its own."""
@@ -346,11 +394,7 @@ def mark_failed(core, message_id, code, text):
         row = Message.get_or_none(Message.id == message_id)
         if row is None:
             return
-        try:
-            payload = json.loads(row.payload) if row.payload else {}
-        except ValueError:
-            payload = {}
-        payload = payload if isinstance(payload, dict) else {}
+        payload = payload_of(row)
         payload["delivery"] = {"status": "failed", "code": code, "error": text}
         C.edit_message(ctx, row, payload=json.dumps(payload))
     core.run(write)

@@ -113,3 +113,11 @@ def sbcore_channel_send(ctx, conversation, message, attachments):
     platform's ids of the messages sent, when the source is yours; None when not.
     A platform's failure is an ApiError (502). Called after the commit, never inside
     a transaction."""
+
+
+@hookspec(firstresult=True)
+def sbcore_translate(ctx, strings, language_code):
+    """Translate ``strings`` (plain text, never markup) into ``language_code`` (the
+    reference's codes: ``it``, ``zt`` for Traditional Chinese …) by machine: return the
+    translations in order, or None when you don't translate (not configured). A
+    service's failure is an ApiError (502). Called outside any transaction."""

@@ -40,6 +40,10 @@ def sbcore_register_settings():
                 "The bot's follow-up message: {active, title, message}."),
         Setting("offline-message", "multi-input", dict(BOT_MESSAGE_DEFAULT),
                 "The bot's message when no agent is online: {active, title, message}."),
+        Setting("translate-replies", "checkbox", False,
+                "Send agents' and the bot's replies in messaging-platform conversations in the user's "
+                "language (detail language, else browser_language) through a translation plugin "
+                "(sbcore_translate, e.g. google); the translation is kept in the message's payload."),
     ]
 
 

@@ -1,0 +1,1 @@
+"""Google Cloud Translation (Basic, v2) for sbcore."""
