@@ -467,3 +467,37 @@ def test_nothing_is_queued_while_slack_is_off(api, core):
     api.ok("send-message", user_id=user, conversation_id=cid, message="Hello")
     with dbmod.connection():
         assert SlackOutbox.select().count() == 0
+
+
+def test_a_shared_file_is_downloaded_with_the_bot_token(api, client, linked, slack):
+    slack.get(f"{API}/users.info", json={"ok": True, "user": MEMBERS[1]})
+    url = "https://files.slack.com/files-pri/T123ABC456-F0S43PZDF/download/manual.pdf"
+    slack.get(url, body=b"%PDF-1.4 test", content_type="application/pdf")
+    files = [{"id": "F0S43PZDF", "name": "manual.pdf", "mimetype": "application/pdf", "filetype": "pdf",
+              "url_private": "https://files.slack.com/files-pri/T123ABC456-F0S43PZDF/manual.pdf",
+              "url_private_download": url}]
+    post_event(client, message_event("Here it is", subtype="file_share", files=files))
+    assert slack.calls[1].request.url == url
+    assert slack.calls[1].request.headers["Authorization"] == f"Bearer {TOKEN}"
+    [message] = api.ok("get-conversation", conversation_id=linked["conversation"])["messages"]
+    [[name, link]] = json.loads(message["attachments"])
+    assert name == "manual.pdf" and link.startswith("http://testserver/uploads/channels/") and link.endswith(".pdf")
+
+
+def test_a_users_channel_without_a_conversation_uses_the_newest_or_opens_one(api, client, slack):
+    agent = new_user(api, "Robert", "Pitt", "robert@example.com", "agent")
+    api.ok("save-settings", settings={"slack-agents": {"UR5F0GK7T": str(agent)}})
+    user, other = new_user(api), new_user(api, "Carla", "Rossi")
+    older, newer = new_conversation(api, user), new_conversation(api, user)
+    with dbmod.connection():
+        SlackChannel.create(channel="C0USER001", user=user, conversation=None)
+        SlackChannel.create(channel="C0USER002", user=other, conversation=None)
+    post_event(client, message_event("To the newest", channel_id="C0USER001", ts="2.1"))
+    assert api.ok("get-conversation", conversation_id=older)["messages"] == []
+    assert [m["message"] for m in api.ok("get-conversation", conversation_id=newer)["messages"]] == ["To the newest"]
+    post_event(client, message_event("Hello there", channel_id="C0USER002", ts="2.2"))  # no conversation yet
+    [row] = api.ok("get-user-conversations", user_id=other)
+    assert row["message"] == "Hello there"
+    with dbmod.connection():  # the channel is the new conversation's from now on
+        assert SlackChannel.get(SlackChannel.channel == "C0USER002").conversation_id == int(row["conversation_id"])
+        assert SlackChannel.get(SlackChannel.channel == "C0USER001").conversation_id is None
