@@ -137,13 +137,13 @@ def test_apps(api, monkeypatch):
     ran = []
     monkeypatch.setattr(subprocess, "run", lambda command, **kw: ran.append(command) or
                         subprocess.CompletedProcess(command, 0, "", ""))
-    assert api.ok("app-get-key", app_name="slack") is False
-    result = api.call("app-activation", app_name="slack", key="9300AB16-014ZEE12")
+    assert api.ok("app-get-key", app_name="zendesk") is False
+    result = api.call("app-activation", app_name="zendesk", key="9300AB16-014ZEE12")
     assert (result.status, result.response) == (403, "update-disabled")
-    assert api.ok("app-get-key", app_name="slack") is False
+    assert api.ok("app-get-key", app_name="zendesk") is False
     api.ok("save-settings", settings={"allow-remote-update": True})
-    assert api.ok("app-activation", app_name="slack", key="9300AB16-014ZEE12") == "success"
-    assert ran[-1][-1] == "sbcore-slack"
-    assert api.ok("app-get-key", app_name="slack") == "9300AB16-014ZEE12"
+    assert api.ok("app-activation", app_name="zendesk", key="9300AB16-014ZEE12") == "success"
+    assert ran[-1][-1] == "sbcore-zendesk"
+    assert api.ok("app-get-key", app_name="zendesk") == "9300AB16-014ZEE12"
     for bad in ("Slack", "slack; rm -rf /", "../x", "a", "-x"):
         assert api.call("app-activation", app_name=bad, key="k").status == 400, bad

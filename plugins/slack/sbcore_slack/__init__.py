@@ -1,0 +1,1 @@
+"""Slack for sbcore: each conversation has a Slack channel where agents answer."""
