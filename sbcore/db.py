@@ -86,7 +86,7 @@ def init_database(url):
     return db
 
 
-BUSY_RETRIES = 8
+BUSY_RETRIES = 12  # with the jitter below, at most about 4 s of waiting in all
 
 
 RETRYABLE = ("database is locked", "database is busy",        # SQLite's busy snapshot
