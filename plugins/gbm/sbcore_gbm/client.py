@@ -51,7 +51,7 @@ class BusinessMessages:
 
     def send(self, conversation_id, body):
         """``POST /v1/conversations/{conversationId}/messages``: the message created."""
-        response = outbound.call_service(self.core.config, "POST", f"{self.base}/v1/conversations/{conversation_id}/messages",
-                                         SERVICE, error_message=google_error, json=body,
+        url = f"{self.base}/v1/conversations/{conversation_id}/messages"
+        response = outbound.call_service(self.core.config, "POST", url, SERVICE, error_message=google_error, json=body,
                                          headers={"Authorization": f"Bearer {self.token}"})
         return outbound.json_body(response) or {}

@@ -77,7 +77,8 @@ class OfficialAccount:
         self.token = None
         answer = self.request("GET", f"{self.base}/cgi-bin/token", params={
             "grant_type": "client_credential", "appid": self.app_id, "secret": self.secret})
-        token, expires_at = str(answer["access_token"]), utcnow() + timedelta(seconds=int(answer.get("expires_in", 7200)))
+        token = str(answer["access_token"])
+        expires_at = utcnow() + timedelta(seconds=int(answer.get("expires_in", 7200)))
 
         def keep(ctx):
             if not WechatToken.update(access_token=token, expires_at=expires_at).where(

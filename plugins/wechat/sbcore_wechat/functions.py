@@ -28,7 +28,8 @@ XML_MAX_FIELDS = 64
 
 SETTINGS = [
     Setting("wechat-url", "text", DEFAULT_URL, "The WeChat Official Account API's base URL (SB_URL_WECHAT overrides)."),
-    Setting("wechat-app-id", "text", "", "The Official Account's AppID. WeChat is active when it and the AppSecret are set."),
+    Setting("wechat-app-id", "text", "",
+            "The Official Account's AppID. WeChat is active when it and the AppSecret are set."),
     Setting("wechat-app-secret", "password", "", "The Official Account's AppSecret."),
     Setting("wechat-token", "password", "",
             "The Token given in the Official Account's server configuration: inbound requests are signed with it."),
