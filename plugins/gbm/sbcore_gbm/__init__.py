@@ -1,0 +1,1 @@
+"""Google Business Messages channel for sbcore."""

@@ -1,0 +1,1 @@
+"""Viber REST bot API channel for sbcore."""

@@ -1,0 +1,1 @@
+"""WeChat Official Account channel for sbcore."""
