@@ -1,0 +1,12 @@
+"""The Dialogflow plugin's hook implementations (the logic is in functions.py)."""
+
+from sbcore import hookimpl
+
+from . import functions as F
+
+sbcore_register_functions = F.functions.hook()
+
+
+@hookimpl
+def sbcore_register_settings():
+    return F.SETTINGS
