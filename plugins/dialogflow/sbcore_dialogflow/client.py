@@ -49,26 +49,24 @@ class GuardedSession(requests.Session):
 
 
 def credentials_of(settings, token_url):
-    """google-auth credentials from the settings, and an id that changes with them."""
+    """google-auth credentials from the settings, their token endpoint ``token_url``."""
     account = settings.get("dialogflow-service-account")
     if account:
-        info = dict(account)
-        info["token_uri"] = token_url
-        return (service_account.Credentials.from_service_account_info(info, scopes=SCOPES),
-                f"sa:{info.get('client_email')}:{info.get('private_key_id')}")
-    return (oauth_credentials.Credentials(None, refresh_token=settings["dialogflow-refresh-token"],
-                                          client_id=settings["dialogflow-client-id"],
-                                          client_secret=settings["dialogflow-client-secret"],
-                                          token_uri=token_url, scopes=SCOPES),
-            f"rt:{settings['dialogflow-client-id']}")
+        return service_account.Credentials.from_service_account_info({**account, "token_uri": token_url},
+                                                                     scopes=SCOPES)
+    return oauth_credentials.Credentials(None, refresh_token=settings["dialogflow-refresh-token"],
+                                         client_id=settings["dialogflow-client-id"],
+                                         client_secret=settings["dialogflow-client-secret"],
+                                         token_uri=token_url, scopes=SCOPES)
 
 
 def new_token(ctx, settings):
-    """A fresh access token (network; no transaction may be open) and its expiry."""
+    """A fresh access token (network; no transaction may be open) and its expiry
+    (unix time)."""
     token_url = ctx.config.url_overrides.get("google_oauth") or ctx.settings.get("dialogflow-token-url") \
         or DEFAULT_TOKEN_URL
     try:
-        credentials, identity = credentials_of(settings, token_url)
+        credentials = credentials_of(settings, token_url)
     except (ValueError, KeyError) as error:
         raise ApiError("dialogflow-not-active", f"The Dialogflow service account key is not usable: {error}", 400)
     try:
@@ -83,7 +81,7 @@ def new_token(ctx, settings):
     expiry = time.time() + 3600
     if credentials.expiry is not None:  # google-auth's expiry is a naive UTC datetime
         expiry = credentials.expiry.replace(tzinfo=timezone.utc).timestamp()
-    return credentials.token, expiry, identity
+    return credentials.token, expiry
 
 
 def access_token(ctx, settings, fresh=False):
@@ -94,13 +92,14 @@ def access_token(ctx, settings, fresh=False):
         if (isinstance(cached, list) and len(cached) == 3 and cached[2] == identity
                 and time.time() < float(cached[1]) - TOKEN_MARGIN):
             return cached[0]
-    token, expiry, identity = new_token(ctx, settings)
+    token, expiry = new_token(ctx, settings)
     with ctx.core.database.atomic():
         ctx.settings.set_external(TOKEN_CACHE, [token, expiry, identity])
     return token
 
 
 def credentials_identity(settings):
+    """Changes with the credentials, so that a cached token of others is not used."""
     account = settings.get("dialogflow-service-account")
     if account:
         return f"sa:{account.get('client_email')}:{account.get('private_key_id')}"

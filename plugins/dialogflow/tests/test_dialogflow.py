@@ -468,3 +468,43 @@ def test_audio_is_sent_as_input_audio(api, configured):
     assert sent["queryInput"] == {"audioConfig": {"audioEncoding": "AUDIO_ENCODING_LINEAR_16", "languageCode": "en"}}
     result = api.call("dialogflow-message", audio="https://files.example.com/voice.mp3")
     assert result.status == 400 and result.response == "invalid-argument"
+
+
+class TestWithOpenAI:
+    """dialogflow-smart-reply falls back to OpenAI's suggestions when both plugins are installed."""
+
+    @pytest.fixture
+    def sbcore_plugins(self):
+        from sbcore_openai import plugin as openai_plugin
+        return [plugin, openai_plugin]
+
+    @pytest.fixture
+    def openai_on(self, core):
+        with dbmod.connection():
+            core.settings.set("open-ai", {"open-ai-active": True, "open-ai-key": "sk-test"})
+        return core
+
+    @responses.activate
+    def test_openai_suggests_when_dialogflow_does_not_know(self, api, configured, openai_on):
+        _, conversation_id = conversation(api)
+        token_endpoint()
+        responses.post(f"{BASE}/sessions/sb:detectIntent", json=FALLBACK)
+        responses.post("https://api.openai.com/v1/chat/completions", json={
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1741569952, "model": "gpt-3.5-turbo",
+            "choices": [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                        for i, text in enumerate(["Let me check.", "One moment please."])]})
+        answer = api.ok("dialogflow-smart-reply", message="Where is my parcel?", conversation_id=conversation_id)
+        assert answer["suggestions"] == ["Let me check.", "One moment please."]
+        assert json.loads(responses.calls[-1].request.body)["n"] == 3
+        # without a conversation_id, no OpenAI
+        assert api.ok("dialogflow-smart-reply", message="Where is my parcel?")["suggestions"] == []
+
+    @responses.activate
+    def test_openai_alone_when_dialogflow_is_off(self, api, openai_on):
+        _, conversation_id = conversation(api)
+        responses.post("https://api.openai.com/v1/chat/completions", json={
+            "id": "chatcmpl-2", "object": "chat.completion", "created": 1741569952, "model": "gpt-3.5-turbo",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Sure."}, "finish_reason": "stop"}]})
+        answer = api.ok("dialogflow-smart-reply", message="Can you help?", conversation_id=conversation_id)
+        assert answer == {"suggestions": ["Sure."], "token": False, "detected_language": False, "smart_reply": False}
+        assert api.call("dialogflow-smart-reply", message="Can you help?").response == "dialogflow-not-active"
