@@ -21,13 +21,12 @@ functions = FunctionSet()
 
 DEFAULT = {"dialogflow-active": False, "dialogflow-project-id": "", "dialogflow-service-account": "",
            "dialogflow-client-id": "", "dialogflow-client-secret": "", "dialogflow-refresh-token": "",
-           "dialogflow-language": "en"}
+           "dialogflow-language": "en", "dialogflow-answer-users": False}
 HUMAN_TAKEOVER_DEFAULT = {"dialogflow-human-takeover-message-confirmation": ""}
 PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}$")
 ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 CONTEXT = re.compile(r"^[A-Za-z0-9_.~%-]{1,250}$")
-HUMAN_TAKEOVER = {"human-takeover": True}
 AUDIO_MAX_BYTES = 10 * 1024 * 1024
 AUDIO_ENCODINGS = {"wav": "AUDIO_ENCODING_LINEAR_16", "flac": "AUDIO_ENCODING_FLAC",
                    "ogg": "AUDIO_ENCODING_OGG_OPUS", "oga": "AUDIO_ENCODING_OGG_OPUS",
@@ -74,7 +73,7 @@ SETTINGS = [
             "service account's), dialogflow-service-account (the text of the service account's JSON key file, role "
             "Dialogflow API Admin or Client) or, instead, an OAuth client's dialogflow-client-id, "
             "dialogflow-client-secret and dialogflow-refresh-token; dialogflow-language (the agent's default "
-            "language).", check_settings),
+            "language); dialogflow-answer-users (the bot answers users' messages by itself).", check_settings),
     Setting("dialogflow-human-takeover", "multi-input", dict(HUMAN_TAKEOVER_DEFAULT),
             "Human takeover: dialogflow-human-takeover-message-confirmation (the bot's message when the "
             "conversation is handed to the agents; empty: none).", check_human_takeover),
@@ -282,6 +281,20 @@ def openai_installed(ctx):
     return "open-ai-message" in ctx.core.functions
 
 
+def bot_reply(ctx, conversation, message):
+    """sbcore_bot_reply: with dialogflow-answer-users, the agent answers a user's text
+    message in the conversation (True when it said something)."""
+    try:
+        settings = settings_of(ctx)
+    except ApiError:
+        return None
+    if not settings["dialogflow-answer-users"] or not message.message.strip():
+        return None
+    answer = dialogflow_message(ctx, message=message.message, conversation_id=conversation.id,
+                                attachments=C.attachment_list(message.attachments) or None)
+    return True if answer["messages"] else None
+
+
 # --- the human takeover ---
 
 
@@ -296,7 +309,7 @@ def human_takeover(ctx, conversation, auto_messages):
             .order_by(Message.id.desc()).first())
     last_message = last.message if last else ""
     result = []
-    C.add_message(ctx, bot, conversation, "", payload=json.dumps(HUMAN_TAKEOVER))
+    C.add_message(ctx, bot, conversation, "", payload=C.HUMAN_TAKEOVER_PAYLOAD)
     result.append(True)
     confirmation = (ctx.settings.get("dialogflow-human-takeover") or {}).get(
         "dialogflow-human-takeover-message-confirmation", "")

@@ -10,3 +10,8 @@ sbcore_register_functions = F.functions.hook()
 @hookimpl
 def sbcore_register_settings():
     return F.SETTINGS
+
+
+@hookimpl(tryfirst=True)  # before a general-purpose chatbot such as OpenAI's
+def sbcore_bot_reply(ctx, conversation, message):
+    return F.bot_reply(ctx, conversation, message)

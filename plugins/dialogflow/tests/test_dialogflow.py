@@ -500,6 +500,26 @@ class TestWithOpenAI:
         assert api.ok("dialogflow-smart-reply", message="Where is my parcel?")["suggestions"] == []
 
     @responses.activate
+    def test_openai_answers_users_when_the_agent_says_nothing(self, api, configured, openai_on):
+        with dbmod.connection():
+            configured.settings.set("dialogflow", {**configured.settings.get("dialogflow"),
+                                                   "dialogflow-answer-users": True})
+            configured.settings.set("open-ai", {**configured.settings.get("open-ai"), "open-ai-answer-users": True})
+        user_id, conversation_id = conversation(api)
+        token_endpoint()
+        responses.post(f"{BASE}/sessions/{user_id}:detectIntent",
+                       json={"responseId": "x", "queryResult": {"queryText": "x", "languageCode": "en"}})
+        responses.post("https://api.openai.com/v1/chat/completions", json={
+            "id": "chatcmpl-3", "object": "chat.completion", "created": 1741569952, "model": "gpt-3.5-turbo",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "I can help."},
+                         "finish_reason": "stop"}]})
+        api.ok("send-message", user_id=user_id, conversation_id=conversation_id, message="Need help with X")
+        urls = [c.request.url for c in responses.calls]
+        assert urls[-2].endswith(":detectIntent") and urls[-1].endswith("/chat/completions")
+        messages = api.ok("get-conversation", conversation_id=conversation_id)["messages"]
+        assert messages[-1]["message"] == "I can help." and messages[-1]["user_type"] == "bot"
+
+    @responses.activate
     def test_openai_alone_when_dialogflow_is_off(self, api, openai_on):
         _, conversation_id = conversation(api)
         responses.post("https://api.openai.com/v1/chat/completions", json={
@@ -508,3 +528,23 @@ class TestWithOpenAI:
         answer = api.ok("dialogflow-smart-reply", message="Can you help?", conversation_id=conversation_id)
         assert answer == {"suggestions": ["Sure."], "token": False, "detected_language": False, "smart_reply": False}
         assert api.call("dialogflow-smart-reply", message="Can you help?").response == "dialogflow-not-active"
+
+
+@responses.activate
+def test_the_bot_answers_users_by_itself_only_when_asked(api, configured):
+    user_id, conversation_id = conversation(api)
+    api.ok("send-message", user_id=user_id, conversation_id=conversation_id, message="hi")
+    assert len(responses.calls) == 0  # dialogflow-answer-users is off
+    with dbmod.connection():
+        configured.settings.set("dialogflow", {**configured.settings.get("dialogflow"), "dialogflow-answer-users": True})
+    token_endpoint()
+    responses.post(f"{BASE}/sessions/{user_id}:detectIntent", json=WELCOME)
+    api.ok("send-message", user_id=user_id, conversation_id=conversation_id, message="hi again")
+    assert body(responses.calls[-1])["queryInput"]["text"]["text"] == "hi again"
+    messages = api.ok("get-conversation", conversation_id=conversation_id)["messages"]
+    assert [(m["message"], m["user_type"]) for m in messages] == [
+        ("hi", "user"), ("hi again", "user"), ("Hi! How are you doing?", "bot")]
+    api.ok("dialogflow-human-takeover", conversation_id=conversation_id)
+    calls = len(responses.calls)
+    api.ok("send-message", user_id=user_id, conversation_id=conversation_id, message="hello?")
+    assert len(responses.calls) == calls  # handed to the agents: the bot stays quiet

@@ -19,7 +19,7 @@ functions = FunctionSet()
 
 DEFAULT = {"open-ai-active": False, "open-ai-key": "", "open-ai-model": "gpt-3.5-turbo",
            "open-ai-tokens": 0, "open-ai-temperature": 1, "open-ai-prompt": "",
-           "open-ai-omit-previous-messages": False}
+           "open-ai-omit-previous-messages": False, "open-ai-answer-users": False}
 CONTEXT_MESSAGES = 50      # the newest messages of the conversation sent as context
 CONTEXT_CHARACTERS = 8000  # and at most this many characters of them
 AUDIO_MAX_BYTES = 25 * 1024 * 1024  # the transcription endpoint's limit
@@ -36,7 +36,7 @@ def check_settings(value):
     for key in ("open-ai-key", "open-ai-model", "open-ai-prompt"):
         if key in value and not isinstance(value[key], str):
             raise invalid("open-ai", f"{key} is text.")
-    for key in ("open-ai-active", "open-ai-omit-previous-messages"):
+    for key in ("open-ai-active", "open-ai-omit-previous-messages", "open-ai-answer-users"):
         if key in value and not isinstance(value[key], bool):
             raise invalid("open-ai", f"{key} is true or false.")
     for key in ("open-ai-tokens", "open-ai-temperature"):
@@ -53,7 +53,8 @@ SETTINGS = [
             "OpenAI: open-ai-active, open-ai-key (the API key, sent as Authorization: Bearer), "
             "open-ai-model (default model), open-ai-tokens (default max_tokens, 0: the model's own), "
             "open-ai-temperature, open-ai-prompt (a system message put before the conversation), "
-            "open-ai-omit-previous-messages (send only the message, not the conversation).", check_settings),
+            "open-ai-omit-previous-messages (send only the message, not the conversation), "
+            "open-ai-answer-users (the bot answers users' messages by itself).", check_settings),
 ]
 
 
@@ -162,6 +163,18 @@ def open_ai_message(ctx, message: str = "", max_tokens: int | bool = False, mode
     if conversation_id is not False:
         reply_in_conversation(ctx, conversation_id, text)
     return [True, text, False, False]
+
+
+def bot_reply(ctx, conversation, message):
+    """sbcore_bot_reply: with open-ai-answer-users, OpenAI answers a user's text message
+    in the conversation (True when it did)."""
+    try:
+        settings = settings_of(ctx)
+    except ApiError:
+        return None
+    if not settings["open-ai-answer-users"] or not message.message.strip():
+        return None
+    return True if open_ai_message(ctx, message=message.message, conversation_id=conversation.id)[0] else None
 
 
 def suggestions(ctx, message, conversation_id, count=3):

@@ -10,3 +10,8 @@ sbcore_register_functions = F.functions.hook()
 @hookimpl
 def sbcore_register_settings():
     return F.SETTINGS
+
+
+@hookimpl
+def sbcore_bot_reply(ctx, conversation, message):
+    return F.bot_reply(ctx, conversation, message)

@@ -253,3 +253,21 @@ def test_suggestions_helper_asks_for_n_choices(ctx, configured):
     responses.post(f"{API}/chat/completions", json=completion)
     assert suggestions(ctx, "Can you help?", False) == ["Sure!", "Happy to help."]
     assert sent()["n"] == 3
+
+
+@responses.activate
+def test_the_bot_answers_users_by_itself_only_when_asked(api, configured):
+    conversation_id = conversation_with(api, ("user", "Hello?"))
+    assert len(responses.calls) == 0  # open-ai-answer-users is off
+    with dbmod.connection():
+        configured.settings.set("open-ai", {**configured.settings.get("open-ai"), "open-ai-answer-users": True})
+    responses.post(f"{API}/chat/completions", json=COMPLETION)
+    user_id = api.ok("get-conversation", conversation_id=conversation_id)["details"]["user_id"]
+    api.ok("send-message", user_id=user_id, conversation_id=conversation_id, message="Anyone there?")
+    assert sent()["messages"] == [{"role": "user", "content": "Hello?"}, {"role": "user", "content": "Anyone there?"}]
+    messages = api.ok("get-conversation", conversation_id=conversation_id)["messages"]
+    assert [(m["message"], m["user_type"]) for m in messages[-2:]] == [
+        ("Anyone there?", "user"), ("Hello! How can I assist you today?", "bot")]
+    # OpenAI failing leaves the user's message sent
+    responses.replace(responses.POST, f"{API}/chat/completions", json=INVALID_KEY, status=401)
+    assert api.call("send-message", user_id=user_id, conversation_id=conversation_id, message="Hm").ok
