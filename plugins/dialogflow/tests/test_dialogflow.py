@@ -548,3 +548,22 @@ def test_the_bot_answers_users_by_itself_only_when_asked(api, configured):
     calls = len(responses.calls)
     api.ok("send-message", user_id=user_id, conversation_id=conversation_id, message="hello?")
     assert len(responses.calls) == calls  # handed to the agents: the bot stays quiet
+
+
+def test_human_takeover_notifies_the_agents(api, configured):
+    from sbcore.models import Notification
+    from sbcore.testing import agents_offline
+    user_id, conversation_id = conversation(api)
+    agent_id = api.ok("add-user", first_name="Al", user_type="agent", email="al@example.com")
+    api.ok("save-settings", settings={"smtp-host": "smtp.example.com", "notifications-agents": "all"})
+    api.ok("send-message", user_id=user_id, conversation_id=conversation_id, message="I want a human")
+    agents_offline(configured)
+    with dbmod.connection():
+        Notification.delete().execute()
+    api.ok("dialogflow-human-takeover", conversation_id=conversation_id)
+    with dbmod.connection():
+        rows = list(Notification.select().where(Notification.recipient == int(agent_id)))
+    assert [row.channel for row in rows] == ["email"]
+    data = json.loads(rows[0].data)
+    assert data["message"] == "I want a human" and data["conversation_id"] == conversation_id
+    assert data["to"] == "al@example.com"
