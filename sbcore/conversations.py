@@ -1,6 +1,8 @@
 """The conversations domain: shapes, the inbox query, sending and search."""
 
 import json
+import logging
+from datetime import timedelta
 
 from peewee import JOIN, SQL, fn
 
@@ -12,6 +14,10 @@ from .models import Conversation, ConversationAgent, Message, User
 from .models.conversations import STATUS_CODES, box_of
 from .models.users import AGENT_TYPES
 from .search import normalise, search_backend, words
+
+log = logging.getLogger("sbcore.conversations")
+HUMAN_TAKEOVER_PAYLOAD = '{"human-takeover": true}'  # the mark of a conversation handed to the agents
+HUMAN_TAKEOVER_DAYS = 10  # a chatbot stays quiet this long after it
 
 SOURCES = ("em", "tk", "wa", "fb", "ig", "tw", "wc", "tx", "gb", "tg", "ln", "vb")
 PAGE_SIZE = 100
@@ -286,7 +292,38 @@ def add_message(ctx, sender, conversation, text_value, attachments="", payload="
         ctx.hook.sbcore_on_conversation_updated(ctx=ctx, conversation=conversation,
                                                 changes={"status_code": status})
     ctx.hook.sbcore_on_message_sent(ctx=ctx, message=message, conversation=conversation)
+    if sender.user_type not in AGENT_TYPES and sender.user_type != "bot" \
+            and ctx.hook.sbcore_bot_reply.get_hookimpls():
+        core, conversation_id, message_id = ctx.core, conversation.id, message.id
+        ctx.after_commit(lambda: bot_reply(core, conversation_id, message_id))
     return message
+
+
+def bot_may_answer(conversation_id):
+    """Whether a chatbot may still answer in the conversation: no agent has replied in
+    it and it was not handed to the agents (HUMAN_TAKEOVER_PAYLOAD) lately."""
+    if ConversationAgent.select().where(ConversationAgent.conversation == conversation_id).exists():
+        return False
+    return not Message.select().where(
+        (Message.conversation == conversation_id) & (Message.payload == HUMAN_TAKEOVER_PAYLOAD)
+        & (Message.creation_time > utcnow() - timedelta(days=HUMAN_TAKEOVER_DAYS))).exists()
+
+
+def bot_reply(core, conversation_id, message_id):
+    """After a user's message is committed: the first chatbot plugin that answers it
+    (``sbcore_bot_reply``), in a call of its own with no transaction open. A failure is
+    logged; the user's message stays sent."""
+    def answer(ctx):
+        conversation = Conversation.get_or_none(Conversation.id == conversation_id)
+        message = Message.get_or_none(Message.id == message_id)
+        if conversation is None or message is None or not bot_may_answer(conversation_id):
+            return None
+        return ctx.hook.sbcore_bot_reply(ctx=ctx, conversation=conversation, message=message)
+    try:
+        return core.run(answer, transaction=False)
+    except Exception:  # noqa: BLE001 - one failing chatbot never fails the user's call
+        log.exception("the chatbot's answer to message %s failed", message_id)
+        return None
 
 
 def note_agent_reply(conversation_id, agent_id, when):

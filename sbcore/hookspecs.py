@@ -107,6 +107,15 @@ def sbcore_on_message_deleted(ctx, message):
 
 
 @hookspec(firstresult=True)
+def sbcore_bot_reply(ctx, conversation, message):
+    """A user's ``message`` in ``conversation`` was committed: the chatbot that answers
+    it returns True (having stored its reply through ``ctx``, in a short transaction of
+    its own); a chatbot that does not answer returns None, so the next may. Called after
+    the commit, outside any transaction, only while ``conversations.bot_may_answer``;
+    an exception is logged and never fails the user's call."""
+
+
+@hookspec(firstresult=True)
 def sbcore_channel_send(ctx, conversation, message, attachments):
     """Send ``message`` (text) and ``attachments`` (``[[name, url], …]``) out through
     the channel that owns ``conversation.source``: return True, or the list of the

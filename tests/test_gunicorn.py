@@ -41,7 +41,7 @@ def test_gunicorn_serves_the_api(tmp_path):
             try:
                 if requests.get(f"{base}/health", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # workers still booting
                 pass
             assert time.time() < deadline, "gunicorn did not start"
             assert server.poll() is None, server.stdout.read().decode()

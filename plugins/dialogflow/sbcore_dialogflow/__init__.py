@@ -1,0 +1,1 @@
+"""Dialogflow ES (v2 REST API) for sbcore."""
