@@ -486,3 +486,36 @@ def test_wp_synch_imports_pages_links_by_email_and_never_twice(api, core):
             assert User.select().where(User.email.is_null(False)).count() == count
             assert UserDetail.select().where(UserDetail.slug == "wp-id").count() == 3
         assert api.ok("search-users", search="Display")[0]["email"] == "cy@example.com"
+
+
+def test_wp_synch_looks_up_a_page_in_a_fixed_number_of_queries(api, core):
+    """The reads per page do not grow with the page: no lookup per WordPress user."""
+    from sbcore.testing import count_queries
+    api.ok("save-settings", settings={"woocommerce-url": SITE, "wordpress-username": "admin",
+                                      "wordpress-application-password": "abcd efgh ijkl"})
+    api.ok("add-user", first_name="Old", email="old1@example.com")
+    api.ok("add-user", first_name="Old", email="old2@example.com")
+    api.ok("add-user", first_name="Old", email="old3@example.com")
+
+    def reads(users):
+        with responses.RequestsMock() as mock:
+            mock.get(f"{SITE}/wp-json/wp/v2/users", json=users, headers={"X-WP-TotalPages": "1"})
+            with count_queries() as counter:
+                api.ok("wp-synch")
+        return len([q for q in counter.queries if q.lstrip().upper().startswith("SELECT")])
+
+    small = reads([wp_user(10, "a10@example.com"), wp_user(11, "old1@example.com")])
+    large = reads([wp_user(n, f"a{n}@example.com") for n in range(20, 40)] + [wp_user(12, "old2@example.com"),
+                                                                               wp_user(13, "old3@example.com")])
+    assert small == large
+
+
+def test_the_wp_synch_command_reports_progress(core, capsys):
+    from argparse import Namespace
+    with dbmod.connection():
+        core.settings.merge({"woocommerce-url": SITE, "wordpress-username": "admin",
+                             "wordpress-application-password": "abcd efgh ijkl"})
+    with responses.RequestsMock() as mock:
+        mock.get(f"{SITE}/wp-json/wp/v2/users", json=[wp_user(1, "a@example.com")], headers={"X-WP-TotalPages": "1"})
+        assert plugin.run_wp_synch(core, Namespace()) == 0
+    assert "1 users created, 0 linked by email, 0 skipped" in capsys.readouterr().out
