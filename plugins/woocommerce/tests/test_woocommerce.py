@@ -215,6 +215,23 @@ def test_user_orders_by_customer_email_then_as_a_guest(api, store):
     assert query(store.calls[-1])["search"] == "dee@example.com"
 
 
+def test_a_user_the_store_cannot_know_has_no_orders_and_costs_no_request(api, store):
+    user_id = api.ok("add-user", first_name="Visitor")
+    assert api.ok("woocommerce-get-user-orders", user_id=user_id) == []
+    assert len(store.calls) == 0
+    assert api.call("woocommerce-get-user-orders", user_id=999999).response == "user-not-found"
+
+
+def test_whole_lists_stop_at_twenty_pages_whatever_the_store_says(api, store):
+    store.get(f"{API}/products", json=[product(1)], headers={"X-WP-Total": "99900", "X-WP-TotalPages": "999"})
+    assert len(api.ok("woocommerce-search-products", search="shirt")) == 20
+    assert [query(c)["page"] for c in store.calls] == [str(n) for n in range(1, 21)]
+    store.calls.reset()
+    store.replace(responses.GET, f"{API}/products", json=[], headers={"X-WP-TotalPages": "999"})
+    assert api.ok("woocommerce-search-products", search="shirt") == []
+    assert len(store.calls) == 1  # an empty page ends the list
+
+
 # --- products ---
 
 
