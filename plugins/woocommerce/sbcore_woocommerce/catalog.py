@@ -13,7 +13,7 @@ from sbcore.errors import invalid_argument
 from sbcore.users import require_user
 
 from .client import woocommerce
-from .functions import ID, given, gmt, object_id, product_of, text
+from .functions import ID, given, gmt, ident, object_id, product_of, text
 
 functions = FunctionSet()
 TAXONOMIES = {"category": "products/categories", "tag": "products/tags"}
@@ -41,7 +41,7 @@ def find_taxonomy(store, value, language=None):
     for kind in ("category", "tag"):
         for term in terms_of(store, kind, language):
             if wanted in (text(term.get("id")), name_of(term).lower(), text(term.get("slug")).lower()):
-                return kind, int(term["id"])
+                return kind, ident(term)
     return None
 
 
@@ -61,12 +61,12 @@ def attributes_of(store, language=None, with_terms=True):
     """``{slug without pa_: {"id", "name", "slug", "terms": {term slug: term name}}}``; one
     request for the attributes and, with terms, one per attribute (the API has no other way)."""
     result = {}
-    for attribute in store.get("products/attributes", lang=language):
+    for attribute in store.listing("products/attributes", lang=language):
         slug = text(attribute.get("slug"))
         entry = {"id": text(attribute.get("id")), "name": name_of(attribute), "slug": slug}
         if with_terms:
             entry["terms"] = {text(t.get("slug")): name_of(t) for t in
-                              store.pages(f"products/attributes/{int(attribute['id'])}/terms", lang=language)}
+                              store.pages(f"products/attributes/{ident(attribute)}/terms", lang=language)}
         result[slug[3:] if slug.startswith("pa_") else slug] = entry
     return result
 
@@ -78,10 +78,10 @@ def brief(attribute):
 def find_attribute_term(store, term_name, language=None):
     """``(attribute slug, term id)`` of the attribute term named ``term_name``, or None."""
     wanted = term_name.strip().lower()
-    for attribute in store.get("products/attributes", lang=language):
-        for term in store.pages(f"products/attributes/{int(attribute['id'])}/terms", lang=language):
+    for attribute in store.listing("products/attributes", lang=language):
+        for term in store.pages(f"products/attributes/{ident(attribute)}/terms", lang=language):
             if name_of(term).lower() == wanted or text(term.get("slug")).lower() == wanted:
-                return text(attribute.get("slug")), int(term["id"])
+                return text(attribute.get("slug")), ident(term)
     return None
 
 
@@ -130,14 +130,14 @@ def woocommerce_get_product_taxonomies(ctx, product_id: str):
     def term(item, taxonomy):
         return {"term_id": text(item.get("id")), "name": name_of(item), "slug": text(item.get("slug")),
                 "term_group": "0", "taxonomy": taxonomy}
-    result = [term(c, "product_cat") for c in product.get("categories") or []]
-    result += [term(t, "product_tag") for t in product.get("tags") or []]
+    result = [term(c, "product_cat") for c in product.get("categories") or [] if isinstance(c, dict)]
+    result += [term(t, "product_tag") for t in product.get("tags") or [] if isinstance(t, dict)]
     for attribute in product.get("attributes") or []:
-        if not attribute.get("id"):
+        if not isinstance(attribute, dict) or not attribute.get("id"):
             continue  # a custom attribute of this product only: its options are no terms
         options = {html.unescape(text(o)).lower() for o in attribute.get("options") or []}
-        slug = attributes_slug(store, int(attribute["id"]))
-        for item in store.pages(f"products/attributes/{int(attribute['id'])}/terms"):
+        slug = attributes_slug(store, ident(attribute))
+        for item in store.pages(f"products/attributes/{ident(attribute)}/terms"):
             if name_of(item).lower() in options:
                 result.append(term(item, slug))
     return result
@@ -213,7 +213,7 @@ def delete_expired(ctx):
     """Delete every coupon whose expiry date has passed, 100 a batch request."""
     store = woocommerce(ctx)
     now = utcnow().strftime("%Y-%m-%d %H:%M:%S")
-    ids = [int(c["id"]) for c in store.pages("coupons") if expired(c, now)]
+    ids = [ident(c) for c in store.pages("coupons") if expired(c, now)]
     for start in range(0, len(ids), BATCH):
         store.post("coupons/batch", {"delete": ids[start:start + BATCH]})
     return len(ids)
@@ -239,9 +239,8 @@ def hourly_delete_expired(ctx):
 
 @functions("woocommerce-payment-methods", transaction=False)
 def woocommerce_payment_methods(ctx):
-    gateways = woocommerce(ctx).get("payment_gateways")
-    return [html.unescape(text(g.get("title") or g.get("method_title"))) for g in gateways
-            if isinstance(g, dict) and g.get("enabled") is True]
+    gateways = woocommerce(ctx).listing("payment_gateways")
+    return [html.unescape(text(g.get("title") or g.get("method_title"))) for g in gateways if g.get("enabled") is True]
 
 
 @functions("woocommerce-shipping-locations", transaction=False)
@@ -254,7 +253,7 @@ def woocommerce_shipping_locations(ctx, country_code: str | bool = False):
         code = code.upper()
         if not re.match(r"^[A-Z]{2}$", code):
             raise invalid_argument("country_code", "a two-letter country code such as IT.")
-    options = {o.get("id"): o for o in woocommerce(ctx).get("settings/general") if isinstance(o, dict)}
+    options = {o.get("id"): o for o in woocommerce(ctx).listing("settings/general")}
     value = lambda key, default: options.get(key, {}).get("value") or default  # noqa: E731
     sell, ship = value("woocommerce_allowed_countries", "all"), value("woocommerce_ship_to_countries", "")
     if ship == "disabled":

@@ -53,10 +53,22 @@ class Site:
         return response
 
     def get(self, path, **params):
-        return self.json(self.call("GET", path, params=clean(params)))
+        """One resource (a JSON object)."""
+        return self.expect(self.json(self.call("GET", path, params=clean(params))), dict, path)
+
+    def listing(self, path, **params):
+        """An unpaged list (its objects)."""
+        return [item for item in self.expect(self.json(self.call("GET", path, params=clean(params))), list, path)
+                if isinstance(item, dict)]
 
     def post(self, path, body):
-        return self.json(self.call("POST", path, json=body))
+        return self.expect(self.json(self.call("POST", path, json=body)), dict, path)
+
+    def expect(self, body, kind, path):
+        if not isinstance(body, kind):
+            raise ApiError(f"{self.service}-error", f"{self.service} answered {path} without "
+                           f"{'an object' if kind is dict else 'a list'}.", 502)
+        return body
 
     def json(self, response):
         body = outbound.json_body(response)
@@ -70,10 +82,8 @@ class Site:
         items, page, total = [], 1, 1
         while page <= min(total, max_pages):
             response = self.call("GET", path, params=clean({**params, "page": page, "per_page": PER_PAGE}))
-            body = self.json(response)
-            if not isinstance(body, list):
-                raise ApiError(f"{self.service}-error", f"{self.service} answered {path} without a list.", 502)
-            items.extend(body)
+            body = self.expect(self.json(response), list, path)
+            items.extend(item for item in body if isinstance(item, dict))
             try:
                 total = int(response.headers.get("X-WP-TotalPages") or 1)
             except ValueError:
@@ -87,10 +97,7 @@ class Site:
 
     def page(self, path, page, **params):
         """One page of a list (``page`` counted from 1)."""
-        body = self.get(path, **params, page=page, per_page=PER_PAGE)
-        if not isinstance(body, list):
-            raise ApiError(f"{self.service}-error", f"{self.service} answered {path} without a list.", 502)
-        return body
+        return self.listing(path, **params, page=page, per_page=PER_PAGE)
 
 
 def clean(params):

@@ -59,6 +59,14 @@ def object_id(name, value):
     return int(text)
 
 
+def ident(resource):
+    """The id of an object the store answered; 502 when it has none."""
+    value = text(resource.get("id")) if isinstance(resource, dict) else ""
+    if not ID.match(value):
+        raise ApiError("woocommerce-error", "woocommerce answered an object without an id.", 502)
+    return int(value)
+
+
 def gmt(resource, field):
     """``YYYY-MM-DD HH:MM:SS`` from the resource's ``<field>_gmt`` (else ``<field>``), or None."""
     value = resource.get(f"{field}_gmt") or resource.get(field)
@@ -123,8 +131,8 @@ def customer_id_of(store, user):
         return int(wp_id)
     if not user.email:
         return None
-    found = store.get("customers", email=user.email, role="all")
-    return int(found[0]["id"]) if isinstance(found, list) and found else None
+    found = store.listing("customers", email=user.email, role="all")
+    return ident(found[0]) if found else None
 
 
 @functions("woocommerce-get-customer", transaction=False)
@@ -184,7 +192,7 @@ def woocommerce_get_order(ctx, order_id: str):
     order = woocommerce(ctx).get(f"orders/{object_id('order_id', order_id)}")
     products = [{"name": html.unescape(text(item.get("name"))), "id": text(item.get("product_id")),
                  "quantity": text(item.get("quantity")), "price": text(item.get("subtotal"))}
-                for item in order.get("line_items") or []]
+                for item in order.get("line_items") or [] if isinstance(item, dict)]
     symbol = order.get("currency_symbol") or ctx.settings.get("woocommerce-currency-symbol") \
         or order.get("currency") or ""
     return {**order_summary(order), "products": products, "billing_address": address(order.get("billing")),
@@ -201,7 +209,7 @@ def find_product_id(store, name):
         raise invalid_argument("name", "a product name.")
     for product in store.pages("products", search=name.strip()):
         if html.unescape(text(product.get("name"))).strip().lower() == wanted:
-            return int(product["id"])
+            return ident(product)
     return None
 
 

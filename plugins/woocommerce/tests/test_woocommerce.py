@@ -132,6 +132,18 @@ def test_store_errors_are_502_with_the_stores_message(api, store):
     assert SECRET not in result.json["message"] and KEY not in result.json["message"]
 
 
+def test_answers_that_are_not_the_apis_are_502(api, store):
+    store.get(f"{API}/orders/1", body="<html>Maintenance</html>", content_type="text/html")
+    store.get(f"{API}/orders/2", json=[{"id": 2}])
+    store.get(f"{API}/payment_gateways", json={"not": "a list"})
+    store.get(f"{API}/customers", json=[{"email": "no id"}])
+    user_id = api.ok("add-user", first_name="Dee", email="dee@example.com")
+    for name, fields in [("woocommerce-get-order", {"order_id": 1}), ("woocommerce-get-order", {"order_id": 2}),
+                         ("woocommerce-payment-methods", {}), ("woocommerce-get-user-orders", {"user_id": user_id})]:
+        result = api.call(name, **fields)
+        assert (result.status, result.response) == (502, "woocommerce-error"), result
+
+
 @pytest.mark.parametrize("order_id", ["abc", "-3", "0", "1 OR 1=1", "../customers"])
 def test_bad_ids_are_400_before_any_request(api, store, order_id):
     result = api.call("woocommerce-get-order", order_id=order_id)
