@@ -1,0 +1,1 @@
+"""WooCommerce and WordPress for sbcore, through their REST APIs."""
