@@ -168,6 +168,7 @@ def test_only_mysql_urls_with_a_database_are_saved(api, url):
 @pytest.mark.parametrize("url, prefix", [
     (f"mysql://root:{PASSWORD}@{HOST}:1/{DATABASE}", PREFIX),  # nothing listens on port 1
     (f"mysql://root:{PASSWORD}@{HOST}:{PORT}/{DATABASE}", PREFIX),  # root has no password here
+    (f"mysql://{PASSWORD}:{PASSWORD}@{HOST}:{PORT}/{DATABASE}", PREFIX),  # the server names the user: scrubbed
     (URL, "other_"),  # no such table
 ])
 def test_an_unreadable_database_is_502_without_the_password(api, wordpress, url, prefix):
