@@ -7,13 +7,14 @@ resources' ``*_gmt`` dates), as the reference shows."""
 
 import html
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from sbcore import ApiError, FunctionSet
 from sbcore.errors import invalid_argument
 from sbcore.settings import Setting, invalid
 from sbcore.users import detail_value, require_user
 
+from . import sessions
 from .client import woocommerce
 
 functions = FunctionSet()
@@ -137,13 +138,17 @@ def customer_id_of(store, user):
 
 @functions("woocommerce-get-customer", transaction=False)
 def woocommerce_get_customer(ctx, session_key: str):
-    """A registered customer's session key is the customer's (WordPress user's) id; a
-    guest's is a random key that only WordPress's session table knows."""
+    """A registered customer's session key is the customer's (WordPress user's) id, read
+    over the REST API; a guest's is a random key that only WordPress's session table
+    knows: read there when woocommerce-wordpress-database is set (false when the guest
+    has no live session)."""
     key = session_key.strip()
     if not ID.match(key):
-        raise ApiError("woocommerce-session-not-available", "Only a registered customer's session key "
-                       "(the customer's id) can be read: a guest's session lives in WordPress's "
-                       "woocommerce_sessions table, which the REST API does not expose.", 400)
+        if not (ctx.settings.get("woocommerce-wordpress-database") or "").strip():
+            raise ApiError("woocommerce-session-not-available", "A guest's session lives in WordPress's "
+                           "woocommerce_sessions table, which the REST API does not expose: set "
+                           "woocommerce-wordpress-database to read it.", 400)
+        return guest_customer(sessions.live_session(ctx, key))
     store = woocommerce(ctx)
     customer = store.get(f"customers/{int(key)}")
     billing = customer.get("billing") or {}
@@ -155,6 +160,35 @@ def woocommerce_get_customer(ctx, session_key: str):
             "date_last_active": None, "date_registered": gmt(customer, "date_created"),
             "country": place("country"), "postcode": place("postcode"), "city": place("city"),
             "state": place("state")}
+
+
+def guest_customer(session):
+    """The reference's customer from a session's ``customer`` entry (the data
+    ``WC_Customer_Data_Store_Session`` saves): a guest has no user, username or
+    registration date; ``date_last_active`` is the entry's ``date_modified`` in UTC."""
+    customer = session.get("customer") if isinstance(session, dict) else None
+    if not isinstance(customer, dict):
+        return False
+    field = lambda name: text(customer.get(name))  # noqa: E731
+    place = lambda name: field(name) or field(f"shipping_{name}")  # noqa: E731
+    user_id = field("id")
+    return {"customer_id": user_id, "user_id": user_id if ID.match(user_id) and int(user_id) else None,
+            "username": "", "first_name": field("first_name") or field("shipping_first_name"),
+            "last_name": field("last_name") or field("shipping_last_name"), "email": field("email"),
+            "date_last_active": utc(field("date_modified")), "date_registered": None,
+            "country": place("country"), "postcode": place("postcode"), "city": place("city"),
+            "state": place("state")}
+
+
+def utc(value):
+    """``YYYY-MM-DD HH:MM:SS`` in UTC from an ISO 8601 date with its offset, or None."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 @functions("woocommerce-get-session-key", transaction=False)

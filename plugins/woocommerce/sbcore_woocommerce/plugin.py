@@ -1,20 +1,21 @@
 """The WooCommerce plugin's hook implementations (the logic is in functions.py,
-catalog.py and wpsync.py)."""
+catalog.py, sessions.py and wpsync.py)."""
 
 from sbcore import hookimpl
 from sbcore.worker import Job
 
-from . import catalog, functions as F, wpsync
+from . import catalog, functions as F, sessions, wpsync
 
 
 @hookimpl
 def sbcore_register_functions():
-    return F.functions.api_functions() + catalog.functions.api_functions() + wpsync.functions.api_functions()
+    return (F.functions.api_functions() + catalog.functions.api_functions() + wpsync.functions.api_functions()
+            + sessions.functions.api_functions())
 
 
 @hookimpl
 def sbcore_register_settings():
-    return F.SETTINGS
+    return F.SETTINGS + sessions.SETTINGS
 
 
 @hookimpl
