@@ -12,7 +12,7 @@ from sbcore.testing import assert_shape, reference_example
 from sbcore_woocommerce import plugin
 
 HOST, PORT = "127.0.0.1", 3306
-DATABASE = "test_wpsession_wp"
+DATABASE = "sbcore_test_wordpress"  # a scratch database on the local MariaDB
 PREFIX = "wptest_"
 URL = f"mysql://root@{HOST}:{PORT}/{DATABASE}"
 GUEST = "t_5b1f7e8a03c94d2e8f6a1b7c9d0e2f"
