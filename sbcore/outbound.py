@@ -1,13 +1,19 @@
 """The one outbound-HTTP helper: every request the server makes on a user's behalf
 (webhooks, imports, integrations) goes through ``request``, which allows http and
 https only and refuses loopback, private, link-local and reserved addresses unless
-``SB_ALLOW_PRIVATE_NETWORK`` is on. Redirects are not followed."""
+``SB_ALLOW_PRIVATE_NETWORK`` is on. Redirects are not followed.
+
+The name is checked when the URL is, and the address is checked again on the socket
+that connected (``GuardedAdapter``): a name that resolves to a public address for the
+check and to a private one for the connection (DNS rebinding) is refused too."""
 
 import ipaddress
 import socket
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 
 from .errors import ApiError
 
@@ -55,12 +61,63 @@ def check_host(config, host, port):
     return host
 
 
+class _CheckPeer:
+    """A urllib3 connection that refuses a socket connected to a private address."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        address = sock.getpeername()[0]
+        if not public_address(address):
+            sock.close()
+            raise OutboundRefused(f"{self.host} connected to the private address {address}; "
+                                  "set SB_ALLOW_PRIVATE_NETWORK to allow it")
+        return sock
+
+
+class _HTTPConnection(_CheckPeer, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_CheckPeer, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    """requests' adapter whose connections check the address they reached."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+def new_session(config):
+    """A ``requests.Session`` for outbound calls: guarded unless private networks are
+    allowed."""
+    value = requests.Session()
+    if not config.allow_private_network:
+        for prefix in ("http://", "https://"):
+            value.mount(prefix, GuardedAdapter())
+    return value
+
+
 def request(config, method, url, timeout=DEFAULT_TIMEOUT, session=None, **kwargs):
-    """``requests.request`` after the URL check; raises OutboundRefused or requests'
-    own exceptions."""
+    """``requests.request`` after the URL check, on a connection whose address is checked
+    again; raises OutboundRefused or requests' own exceptions. A ``session`` should come
+    from :func:`new_session`."""
     check_url(config, url)
     kwargs.setdefault("allow_redirects", False)
-    return (session or requests).request(method, url, timeout=timeout, **kwargs)
+    if session is not None:
+        return session.request(method, url, timeout=timeout, **kwargs)
+    with new_session(config) as own:
+        return own.request(method, url, timeout=timeout, **kwargs)
 
 
 def service_url(ctx, app, setting_id):

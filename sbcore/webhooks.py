@@ -305,7 +305,7 @@ def deliver_pending(core, owner=OWNER, limit=BATCH):
         events = claim(time.time(), owner, limit)
     if not events:
         return 0, 0
-    session = requests.Session()
+    session = outbound.new_session(core.config)
     with ThreadPoolExecutor(max_workers=SENDERS) as pool:
         errors = list(pool.map(lambda e: send(core.config, settings, e, core.config.public_url, session),
                                events))

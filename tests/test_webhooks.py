@@ -329,3 +329,32 @@ def test_backlog_goes_out_soon_after_the_receiver_returns(api, core, hooked, rec
         core.context().emit("user-deleted", "after-return")
     assert deliver(core) == (1, 0)  # the receiver is back
     assert webhooks.deliver_pending(core, limit=100)[0] == 31  # the whole backlog is due at once
+
+
+def test_dns_rebinding_is_refused_at_the_connection(receiver, monkeypatch):
+    """A name that resolves to a public address when the URL is checked and to a private
+    one when the connection is made (DNS rebinding) reaches nothing."""
+    import socket as socketmod
+
+    from sbcore.config import Config
+    port = int(receiver.url.rsplit(":", 1)[1].split("/")[0])
+    real = socketmod.getaddrinfo
+    answers = iter([[(socketmod.AF_INET, socketmod.SOCK_STREAM, 6, "", ("93.184.216.34", port))]])
+
+    def rebinding(host, *args, **kwargs):  # public for the check, then loopback for good
+        if host == "rebind.example":
+            return next(answers, real("127.0.0.1", port, *args[1:], **kwargs))
+        return real(host, *args, **kwargs)
+    monkeypatch.setattr(socketmod, "getaddrinfo", rebinding)
+    with pytest.raises(outbound.OutboundRefused, match="connected to the private address 127.0.0.1"):
+        outbound.request(Config(), "POST", f"http://rebind.example:{port}/hook", data=b"{}")
+    assert receiver.requests == []
+    # the same through a session made for outbound calls (webhook delivery uses one)
+    answers = iter([[(socketmod.AF_INET, socketmod.SOCK_STREAM, 6, "", ("93.184.216.34", port))]])
+    with pytest.raises(outbound.OutboundRefused):
+        outbound.request(Config(), "GET", f"http://rebind.example:{port}/",
+                         session=outbound.new_session(Config()))
+    assert receiver.requests == []
+    # with private networks allowed, the same loopback receiver is reached
+    assert outbound.request(Config(allow_private_network=True), "POST", receiver.url,
+                            data=b"{}").status_code == 200
