@@ -68,7 +68,7 @@ def newer(current, latest):
         return False
 
 
-@functions("updates-available")
+@functions("updates-available", transaction=False)  # asks the package index: no transaction held
 def updates_available(ctx):
     for name, version in distributions().items():
         response = outbound.call_service(ctx.config, "GET", f"{index_url(ctx)}/{name}/json", "package-index")
@@ -91,7 +91,7 @@ def pip(ctx, *arguments):
     return "success"
 
 
-@functions("update")
+@functions("update", transaction=False)  # pip runs up to 10 minutes: no transaction held
 def update(ctx):
     return pip(ctx, "--upgrade", *sorted(distributions()))
 
@@ -107,7 +107,7 @@ def app_get_key(ctx, app_name: str):
     return ctx.settings.get_external(f"app-key-{check_app(app_name)}", False)
 
 
-@functions("app-activation")
+@functions("app-activation", transaction=False)  # may run pip first
 def app_activation(ctx, app_name: str, key: str):
     check_app(app_name)
     if not key.strip() or len(key) > 256:
