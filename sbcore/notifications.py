@@ -32,7 +32,7 @@ from .models import Notification, User
 from .models.notifications import FAILED, PENDING, SENT
 from .models.users import AGENT_TYPES
 from .settings import Setting, invalid
-from .worker import OWNER, Job
+from .worker import OWNER, Job, claim_due
 
 log = logging.getLogger("sbcore.notifications")
 AGENT_CHOICES = ("assigned", "all", "off")
@@ -279,14 +279,7 @@ def prune(ctx):
 
 
 def claim(now, owner=OWNER, limit=BATCH):
-    due = [row[0] for row in Notification.select(Notification.id).where(
-        (Notification.status == PENDING) & (Notification.next_attempt <= now)
-        & (Notification.lease_until < now)).order_by(Notification.id).limit(limit).tuples()]
-    claimed = [i for i in due if Notification.update(lease_until=now + LEASE, lease_owner=owner).where(
-        (Notification.id == i) & (Notification.status == PENDING) & (Notification.lease_until < now))
-        .execute()]
-    return list(Notification.select().where(Notification.id.in_(claimed)).order_by(Notification.id)) \
-        if claimed else []
+    return claim_due(Notification, now, owner, limit, LEASE)
 
 
 def deliver_pending(core, owner=OWNER, limit=BATCH):

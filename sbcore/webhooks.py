@@ -26,7 +26,7 @@ from .hooks import hookimpl
 from .models.events import DELIVERED, FAILED, PENDING, SKIPPED, Event
 from .registry import FunctionSet
 from .settings import Setting
-from .worker import OWNER, Job
+from .worker import OWNER, Job, claim_due
 
 log = logging.getLogger("sbcore.webhooks")
 
@@ -266,16 +266,7 @@ def backoff(attempts):
 
 def claim(now, owner=OWNER, limit=BATCH):
     """Lease up to ``limit`` due events to this worker; another worker skips them."""
-    due = [row[0] for row in Event.select(Event.id).where(
-        (Event.status == PENDING) & (Event.next_attempt <= now) & (Event.lease_until < now))
-        .order_by(Event.id).limit(limit).tuples()]
-    claimed = []
-    for event_id in due:
-        taken = Event.update(lease_until=now + LEASE, lease_owner=owner).where(
-            (Event.id == event_id) & (Event.status == PENDING) & (Event.lease_until < now)).execute()
-        if taken:
-            claimed.append(event_id)
-    return list(Event.select().where(Event.id.in_(claimed)).order_by(Event.id)) if claimed else []
+    return claim_due(Event, now, owner, limit, LEASE)
 
 
 def send(config, settings, event, sender_url, session):

@@ -16,6 +16,7 @@ from . import db as dbmod
 from .db import utcnow
 from .hooks import hookimpl
 from .models import JobRun, LoginSession
+from .models.events import PENDING
 from .registry import collect_list
 
 log = logging.getLogger("sbcore.worker")
@@ -41,6 +42,19 @@ def purge_expired(ctx):
 @hookimpl
 def sbcore_register_jobs():
     return [Job("purge-expired", 600, purge_expired)]
+
+
+def claim_due(model, now, owner, limit, lease):
+    """Lease up to ``limit`` due pending rows of an outbox ``model`` (a
+    ``models.events.LeasedRow``) to ``owner`` for ``lease`` seconds; another worker skips
+    them. Answers the rows, oldest first."""
+    due = [row[0] for row in model.select(model.id).where(
+        (model.status == PENDING) & (model.next_attempt <= now) & (model.lease_until < now))
+        .order_by(model.id).limit(limit).tuples()]
+    claimed = [row_id for row_id in due if model.update(lease_until=now + lease, lease_owner=owner)
+               .where((model.id == row_id) & (model.status == PENDING) & (model.lease_until < now))
+               .execute()]
+    return list(model.select().where(model.id.in_(claimed)).order_by(model.id)) if claimed else []
 
 
 def claim(job, now, owner=OWNER):

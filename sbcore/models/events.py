@@ -5,7 +5,25 @@ from ..db import BaseModel, utcnow
 PENDING, DELIVERED, FAILED, SKIPPED = "pending", "delivered", "failed", "skipped"
 
 
-class Event(BaseModel):
+class LeasedRow(BaseModel):
+    """The columns of an outbox row that workers deliver: due at ``next_attempt``, leased
+    to one worker at a time, retried until delivered or failed (see
+    ``sbcore.worker.claim_due``). Not a table itself."""
+
+    created = pw.DateTimeField(default=utcnow, index=True)
+    created_ts = pw.DoubleField()
+    status = pw.CharField(max_length=16, default=PENDING)
+    attempts = pw.IntegerField(default=0)
+    next_attempt = pw.DoubleField(default=0)
+    lease_until = pw.DoubleField(default=0)
+    lease_owner = pw.CharField(max_length=64, default="")
+    last_error = pw.TextField(default="")
+
+    class Meta:
+        indexes = ((("status", "next_attempt"), False),)
+
+
+class Event(LeasedRow):
     """One webhook event: written in the transaction of the change that caused it, then
     delivered by a worker (``status`` pending → delivered, or failed after 24 hours of
     retries). Events that webhooks are not set up to send are kept as ``skipped`` for
@@ -14,16 +32,7 @@ class Event(BaseModel):
     name = pw.CharField(max_length=64)
     data = pw.TextField()
     delivery_id = pw.CharField(max_length=40, unique=True)
-    created = pw.DateTimeField(default=utcnow, index=True)
-    created_ts = pw.DoubleField()
-    status = pw.CharField(max_length=16, default=PENDING)
-    attempts = pw.IntegerField(default=0)
-    next_attempt = pw.DoubleField(default=0)
-    lease_until = pw.DoubleField(default=0)
-    lease_owner = pw.CharField(max_length=64, default="")
     delivered = pw.DateTimeField(null=True)
-    last_error = pw.TextField(default="")
 
     class Meta:
         table_name = "sb_events"
-        indexes = ((("status", "next_attempt"), False),)
