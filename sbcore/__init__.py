@@ -6,7 +6,7 @@ Public API for plugins and embedding applications."""
 from .db import BaseModel
 from .errors import ApiError
 from .hooks import hookimpl
-from .registry import ApiFunction, FunctionSet, IdList, Json
+from .registry import ADMIN, AGENT, ApiFunction, FunctionSet, IdList, Json
 
 __version__ = "0.1.0"
 
@@ -23,5 +23,5 @@ def connect(database_url=None, **config):
     return _connect(database_url, **config)
 
 
-__all__ = ["ApiError", "ApiFunction", "BaseModel", "FunctionSet", "IdList", "Json",
+__all__ = ["ADMIN", "AGENT", "ApiError", "ApiFunction", "BaseModel", "FunctionSet", "IdList", "Json",
            "connect", "create_app", "hookimpl"]

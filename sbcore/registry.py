@@ -13,6 +13,14 @@ from dataclasses import dataclass, field
 from .errors import ApiError, StartupError, invalid_argument, missing_argument
 
 TRUE_WORDS = {"true", "1", "yes", "on"}
+
+# Who may call a function through an agent-workspace session (``/admin/api``): every
+# function declares one of these; the admin token (``/api``) may call them all.
+AGENT = "agent"
+ADMIN = "admin"
+ROLES = (AGENT, ADMIN)
+# Database ids and counts are signed 64-bit integers: anything beyond is junk, not a lookup.
+INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
 FALSE_WORDS = {"false", "0", "no", "off", "", "null", "none"}
 
 
@@ -46,18 +54,23 @@ def _to_bool(name, value):
 
 
 def _to_int(name, value):
+    number = None
     if isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        # ASCII digits only: int() would also take "١٢" and the like
+        if text.isascii() and text.lstrip("+-").isdigit() and len(text) <= 20:
+            number = int(text)
+    if number is None:
         raise invalid_argument(name, "expected an integer.")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
-    raise invalid_argument(name, "expected an integer.")
+    if not INT_MIN <= number <= INT_MAX:
+        raise invalid_argument(name, "the integer is out of range.")
+    return number
 
 
 def _to_str(name, value):
@@ -135,8 +148,16 @@ class ApiFunction:
     # False for long jobs that commit in batches of their own (clean-data, cron-jobs):
     # the call then holds no transaction open.
     transaction: bool = True
+    # who may call it through a workspace session: AGENT (agents and admins) or ADMIN
+    role: str = ADMIN
+    # other names of the same function (the names Support Board 3.8 uses on the wire)
+    aliases: tuple = ()
+    # other spellings of an argument: {"user_ids": ("users_id",)}
+    spellings: dict = field(default_factory=dict)
 
     def __post_init__(self):
+        if self.role not in ROLES:
+            raise StartupError(f"function {self.name!r}: role must be one of {ROLES}")
         signature = inspect.signature(self.fn)
         hints = typing.get_type_hints(self.fn)
         params = list(signature.parameters.values())
@@ -147,12 +168,24 @@ class ApiFunction:
                       None if p.default is inspect.Parameter.empty else p.default)
             for p in params[1:]
         ]
+        names = {p.name for p in self.parameters}
+        unknown = set(self.spellings) - names
+        if unknown:
+            raise StartupError(f"function {self.name!r}: spellings for unknown arguments {sorted(unknown)}")
+
+    def field_names(self, param):
+        """The request fields that carry ``param``, in the order they are looked up."""
+        return (param.name, param.name.replace("_", "-"), *self.spellings.get(param.name, ()))
+
+    def may_call(self, role):
+        """Whether a workspace user of ``role`` ("agent" or "admin") may call this."""
+        return role == ADMIN or self.role == AGENT
 
     def bind(self, fields):
         """Keyword arguments for ``fn`` from request fields (unknown fields are ignored)."""
         arguments = {}
         for param in self.parameters:
-            for key in (param.name, param.name.replace("_", "-")):
+            for key in self.field_names(param):
                 if key in fields:
                     value = fields[key]
                     break
@@ -165,20 +198,23 @@ class ApiFunction:
 
 
 class FunctionSet:
-    """Collects a module's API functions: ``@functions("get-user")``."""
+    """Collects a module's API functions: ``@functions("get-user", role=AGENT)``."""
 
     def __init__(self):
         self._functions = []
 
-    def __call__(self, name, transaction=True):
+    def __call__(self, name, transaction=True, role=ADMIN, aliases=(), spellings=None):
+        """Register ``fn`` as function ``name``; ``role`` says who may call it through a
+        workspace session, ``aliases`` are other names of it, ``spellings`` other
+        field names of its arguments."""
         def decorate(fn):
-            self._functions.append((name, fn, transaction))
+            self._functions.append(dict(name=name, fn=fn, transaction=transaction, role=role,
+                                        aliases=tuple(aliases), spellings=dict(spellings or {})))
             return fn
         return decorate
 
     def api_functions(self):
-        return [ApiFunction(name, fn, transaction=transaction)
-                for name, fn, transaction in self._functions]
+        return [ApiFunction(**options) for options in self._functions]
 
     def hook(self):
         """The module's ``sbcore_register_functions`` implementation:
@@ -204,12 +240,18 @@ def collect_functions(pm):
             if not isinstance(function, ApiFunction):
                 function = ApiFunction(*function)
             function.owner = owner
-            if function.name in functions:
-                raise StartupError(
-                    f"the function {function.name!r} is registered twice: by "
-                    f"{functions[function.name].owner!r} and by {owner!r}")
-            functions[function.name] = function
+            for name in (function.name, *function.aliases):
+                if name in functions:
+                    raise StartupError(
+                        f"the function {name!r} is registered twice: by "
+                        f"{functions[name].owner!r} and by {owner!r}")
+                functions[name] = function
     return functions
+
+
+def canonical_functions(functions):
+    """The registry without its aliases: one entry per function, by its own name."""
+    return {name: function for name, function in functions.items() if function.name == name}
 
 
 def collect_list(pm, hook_name, key=None, **arguments):

@@ -3,7 +3,7 @@
 from .. import users as U
 from ..models import User
 from ..models.users import AGENT_TYPES
-from ..registry import FunctionSet, IdList
+from ..registry import AGENT, FunctionSet, IdList
 from .users import ensure_bot, sort_order
 
 functions = FunctionSet()
@@ -16,7 +16,7 @@ def online_window(ctx):
     return ctx.settings.get("presence-online-seconds")
 
 
-@functions("get-agent")
+@functions("get-agent", role=AGENT)
 def get_agent(ctx, agent_id: int):
     agent = User.get_or_none((User.id == agent_id) & User.user_type.in_(AGENT_TYPES))
     if agent is None:
@@ -24,19 +24,19 @@ def get_agent(ctx, agent_id: int):
     return U.user_full(agent, U.details_of([agent.id]).get(agent.id, []))
 
 
-@functions("get-agents-ids")
+@functions("get-agents-ids", role=AGENT)
 def get_agents_ids(ctx, admins: bool = True):
     query = User.select(User.id).where(User.user_type.in_(U.agent_types(admins)))
     return [row[0] for row in query.order_by(User.id).tuples()]
 
 
-@functions("agents-online")
+@functions("agents-online", role=AGENT)
 def agents_online(ctx):
     return User.select(User.id).where(
         User.user_type.in_(AGENT_TYPES) & ctx.presence.online_filter(online_window(ctx))).exists()
 
 
-@functions("get-online-users")
+@functions("get-online-users", role=AGENT)
 def get_online_users(ctx, exclude_id: IdList | None = None, sorting: str | list = "creation_time",
                      agents: bool = False):
     query = User.select().where((User.user_type != "bot")
@@ -48,12 +48,12 @@ def get_online_users(ctx, exclude_id: IdList | None = None, sorting: str | list 
     return U.list_users(query.order_by(*sort_order(sorting)).limit(1000))
 
 
-@functions("is-online")
+@functions("is-online", role=AGENT)
 def is_online(ctx, user_id: int):
     return ctx.presence.is_online(user_id, online_window(ctx))
 
 
-@functions("get-bot-id")
+@functions("get-bot-id", role=AGENT)
 def get_bot_id(ctx):
     return ensure_bot(ctx).id
 

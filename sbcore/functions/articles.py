@@ -9,7 +9,7 @@ from peewee import SQL
 from ..errors import ApiError, invalid_argument
 from ..hooks import hookimpl
 from ..models import Article, ArticleRating, ReportRow
-from ..registry import FunctionSet, Json
+from ..registry import AGENT, FunctionSet, Json
 from ..search import normalise, search_backend
 from ..translations import LANGUAGE_CODE
 from ..settings import Setting, list_of_records
@@ -70,7 +70,7 @@ def in_language(query, language):
     return list(query.where(Article.language == ""))
 
 
-@functions("get-articles")
+@functions("get-articles", role=AGENT)
 def get_articles(ctx, id: str | int = -1, count: int | None = None, full: bool = False,
                  categories: Json = False, articles_language: str | bool = False):
     language = language_of(articles_language)
@@ -139,7 +139,7 @@ def save_articles(ctx, articles: Json, translations: dict | None = None):
     return True
 
 
-@functions("search-articles")
+@functions("search-articles", role=AGENT)
 def search_articles(ctx, search: str, articles_language: str | bool = False):
     language = language_of(articles_language)
     match = search_backend().match("articles", search)
@@ -153,7 +153,7 @@ def search_articles(ctx, search: str, articles_language: str | bool = False):
     return [shape(a, full=False, with_language=language == "all") for a in in_language(query, language)]
 
 
-@functions("get-articles-categories")
+@functions("get-articles-categories", role=AGENT)
 def get_articles_categories(ctx):
     return ctx.settings.get("articles-categories")
 
@@ -164,7 +164,7 @@ def save_articles_categories(ctx, categories: list):
     return True
 
 
-@functions("article-ratings")
+@functions("article-ratings", role=AGENT)
 def article_ratings(ctx, article_id: str, rating: int | bool = False):
     if not ARTICLE_ID.match(article_id):
         raise invalid_argument("article_id", "an article id.")

@@ -11,7 +11,7 @@ from .. import users as U
 from ..db import utcnow
 from ..errors import ApiError
 from ..models import LoginSession, User
-from ..registry import FunctionSet
+from ..registry import AGENT, FunctionSet
 
 functions = FunctionSet()
 COOKIE_SALT = "sb-login"
@@ -103,7 +103,7 @@ def login(ctx, email: str = "", password: str = "", user_id: int | None = None, 
                    "(send the admin token as Authorization: Bearer to pass a user token).")
 
 
-@functions("logout")
+@functions("logout", role=AGENT)
 def logout(ctx, login_cookie: str = "", user_id: int | None = None):
     if login_cookie:
         session = session_from_cookie(ctx, login_cookie)

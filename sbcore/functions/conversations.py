@@ -8,7 +8,7 @@ from ..errors import ApiError, invalid_argument
 from ..hooks import hookimpl
 from ..models import Conversation, Message, User
 from ..models.users import AGENT_TYPES
-from ..registry import FunctionSet, IdList
+from ..registry import AGENT, FunctionSet, IdList
 from .users import parse_since
 
 functions = FunctionSet()
@@ -41,7 +41,7 @@ def since_filter(query, datetime):
     return query.where(Conversation.last_update_time > since)
 
 
-@functions("get-conversation")
+@functions("get-conversation", role=AGENT)
 def get_conversation(ctx, conversation_id: int, user_id: int | None = None):
     conversation = C.get_conversation(conversation_id)
     if conversation is None or (user_id is not None and conversation.user_id != user_id):
@@ -49,7 +49,7 @@ def get_conversation(ctx, conversation_id: int, user_id: int | None = None):
     return C.full_conversation(conversation)
 
 
-@functions("get-conversations")
+@functions("get-conversations", role=AGENT)
 def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = None,
                       routing: bool = False, routing_unassigned: bool = False,
                       department: int | None = None, source: str = "", tag: str = ""):
@@ -72,7 +72,7 @@ def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = 
     return C.list_rows(C.newest_first(query).limit(C.PAGE_SIZE).offset(pagination * C.PAGE_SIZE))
 
 
-@functions("get-new-conversations")
+@functions("get-new-conversations", role=AGENT)
 def get_new_conversations(ctx, datetime: str, routing: bool = False, routing_unassigned: bool = False):
     since = parse_since(datetime)
     query = routing_filter(ctx, C.list_query(), routing, routing_unassigned)
@@ -83,7 +83,7 @@ def get_new_conversations(ctx, datetime: str, routing: bool = False, routing_una
     return C.list_rows(query.limit(C.ONE_QUERY_LIMIT))
 
 
-@functions("get-user-conversations")
+@functions("get-user-conversations", role=AGENT)
 def get_user_conversations(ctx, user_id: int, exclude_id: int | None = None, agents: bool = False):
     query = C.list_query(with_user=False)
     if agents:
@@ -96,13 +96,13 @@ def get_user_conversations(ctx, user_id: int, exclude_id: int | None = None, age
     return C.list_rows(C.newest_first(query).limit(C.ONE_QUERY_LIMIT))
 
 
-@functions("get-new-user-conversations")
+@functions("get-new-user-conversations", role=AGENT)
 def get_new_user_conversations(ctx, user_id: int, datetime: str):
     query = since_filter(C.list_query(with_user=False), datetime).where(Conversation.user == user_id)
     return C.list_rows(C.newest_first(query).limit(C.ONE_QUERY_LIMIT))
 
 
-@functions("search-conversations")
+@functions("search-conversations", role=AGENT)
 def search_conversations(ctx, search: str):
     condition = C.search_condition(search, newest=C.SEARCH_CANDIDATES)
     if condition is None:
@@ -110,7 +110,7 @@ def search_conversations(ctx, search: str):
     return C.list_rows(C.newest_first(C.list_query().where(condition)).limit(C.PAGE_SIZE))
 
 
-@functions("search-user-conversations")
+@functions("search-user-conversations", role=AGENT)
 def search_user_conversations(ctx, search: str, user_id: int):
     condition = C.search_condition(search)
     if condition is None:
@@ -126,7 +126,7 @@ def optional_id(value):
     return value
 
 
-@functions("new-conversation")
+@functions("new-conversation", role=AGENT)
 def new_conversation(ctx, user_id: int, status_code: int = 1, title: str = "",
                      department: int | bool | None = None, agent_id: int | bool | None = None,
                      source: str | bool = "", extra: str | bool = "", extra_2: str | bool = "",
@@ -152,7 +152,7 @@ def require_agent(agent_id):
     return agent
 
 
-@functions("update-conversation-status")
+@functions("update-conversation-status", role=AGENT)
 def update_conversation_status(ctx, conversation_id: int, status_code: str):
     code = C.check_status(status_code)
     conversation = C.require_conversation(conversation_id)
@@ -161,7 +161,7 @@ def update_conversation_status(ctx, conversation_id: int, status_code: str):
     return True
 
 
-@functions("update-conversation-department")
+@functions("update-conversation-department", role=AGENT)
 def update_conversation_department(ctx, conversation_id: int, department: int | bool,
                                    message: str = ""):
     conversation = C.require_conversation(conversation_id)
@@ -169,7 +169,7 @@ def update_conversation_department(ctx, conversation_id: int, department: int | 
     return True
 
 
-@functions("update-conversation-agent")
+@functions("update-conversation-agent", role=AGENT)
 def update_conversation_agent(ctx, conversation_id: int, agent_id: int | bool, message: str = ""):
     conversation = C.require_conversation(conversation_id)
     agent_id = optional_id(agent_id)
@@ -179,7 +179,7 @@ def update_conversation_agent(ctx, conversation_id: int, agent_id: int | bool, m
     return True
 
 
-@functions("count-conversations")
+@functions("count-conversations", role=AGENT)
 def count_conversations(ctx, status_code: str | int | bool = False):
     query = Conversation.select()
     if status_code not in (False, None, ""):
@@ -187,7 +187,7 @@ def count_conversations(ctx, status_code: str | int | bool = False):
     return query.count()
 
 
-@functions("check-conversations-assignment")
+@functions("check-conversations-assignment", role=AGENT)
 def check_conversations_assignment(ctx, conversation_ids: IdList, agent_id: int | bool = False,
                                    department_id: int | bool = False):
     query = Conversation.select(Conversation.id).where(Conversation.id.in_(list(conversation_ids) or [0]))
@@ -205,7 +205,7 @@ def last_agent(conversation_id):
             .order_by(Message.id.desc()).first())
 
 
-@functions("get-last-agent-in-conversation")
+@functions("get-last-agent-in-conversation", role=AGENT)
 def get_last_agent_in_conversation(ctx, conversation_id: int):
     agent = last_agent(conversation_id)
     if agent is None:
@@ -214,7 +214,7 @@ def get_last_agent_in_conversation(ctx, conversation_id: int):
             "email": agent.email, "password": ""}
 
 
-@functions("get-user-from-conversation")
+@functions("get-user-from-conversation", role=AGENT)
 def get_user_from_conversation(ctx, conversation_id: int, agent: bool = False):
     if agent:
         user = last_agent(conversation_id)
@@ -226,7 +226,7 @@ def get_user_from_conversation(ctx, conversation_id: int, agent: bool = False):
     return {"id": str(user.id), "email": user.email}
 
 
-@functions("get-agents-in-conversation")
+@functions("get-agents-in-conversation", role=AGENT)
 def get_agents_in_conversation(ctx, conversation_id: IdList):
     rows = (User.select(User.id, User.first_name, User.last_name, User.profile_image,
                         Message.conversation.alias("conversation_id"), fn.MIN(Message.id).alias("first"))

@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw, ImageFont
 from .. import uploads
 from ..hooks import hookimpl
 from ..models import User, UserDetail
-from ..registry import FunctionSet, IdList
+from ..registry import AGENT, FunctionSet, IdList
 
 functions = FunctionSet()
 AVATAR_SIZE = 256
@@ -35,7 +35,7 @@ def initials(first_name, last_name):
     return "".join(letters).upper() or "?"
 
 
-@functions("get-avatar")
+@functions("get-avatar", role=AGENT)
 def get_avatar(ctx, first_name: str = "", last_name: str = ""):
     text = initials(first_name.lstrip("#"), last_name.lstrip("#"))
     digest = hashlib.sha256(text.encode("utf-8")).digest()

@@ -15,7 +15,7 @@ from ..db import utcnow
 from ..errors import ApiError, invalid_argument
 from ..hooks import hookimpl
 from ..models import BotMessageSent, Conversation, Message, ReportRow, User
-from ..registry import FunctionSet, IdList, Json
+from ..registry import AGENT, FunctionSet, IdList, Json
 from ..search import search_backend
 from ..settings import Setting
 from .files import safe_cell
@@ -67,7 +67,7 @@ def send(ctx, user_id, conversation_id, message, attachments, payload, status):
     return sent
 
 
-@functions("send-message")
+@functions("send-message", role=AGENT)
 def send_message(ctx, user_id: int, conversation_id: int, message: str = "",
                  attachments: list | None = None, conversation_status_code: str | int | None = None,
                  payload: dict | None = None, queue: bool = False, recipient_id: int | None = None):
@@ -76,7 +76,7 @@ def send_message(ctx, user_id: int, conversation_id: int, message: str = "",
             "notifications": notifications.queued_channels(ctx), "message": sent.message}
 
 
-@functions("update-message")
+@functions("update-message", role=AGENT)
 def update_message(ctx, message_id: int, message: str | None = None,
                    attachments: list | None = None, payload: dict | None = None):
     row = C.require_message(message_id)
@@ -91,7 +91,7 @@ def update_message(ctx, message_id: int, message: str | None = None,
     return True
 
 
-@functions("delete-message")
+@functions("delete-message", role=AGENT)
 def delete_message(ctx, message_id: int):
     row = C.require_message(message_id)
     Message.delete().where(Message.id == row.id).execute()
@@ -120,13 +120,13 @@ def delete_attachments(ctx, conversation_id: int | bool = False, message_id: int
     return True
 
 
-@functions("update-messages-status")
+@functions("update-messages-status", role=AGENT)
 def update_messages_status(ctx, message_ids: IdList, user_id: int | None = None):
     Message.update(status_code=2).where(Message.id.in_(list(message_ids) or [0])).execute()
     return True
 
 
-@functions("get-new-messages")
+@functions("get-new-messages", role=AGENT)
 def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | None = None):
     since = parse_since(datetime)
     if user_id is not None and not Conversation.select().where(
@@ -144,7 +144,7 @@ def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | No
     return rows
 
 
-@functions("get-last-message")
+@functions("get-last-message", role=AGENT)
 def get_last_message(ctx, conversation_id: int, exclude_message: str | bool = False,
                      user_id: int | bool = False):
     query = Message.select(Message.message, Message.attachments, Message.payload).where(
@@ -159,7 +159,7 @@ def get_last_message(ctx, conversation_id: int, exclude_message: str | bool = Fa
     return {"message": last.message, "attachments": last.attachments, "payload": last.payload}
 
 
-@functions("transcript")
+@functions("transcript", role=AGENT)
 def transcript(ctx, conversation_id: int, type: str | bool = False):
     kind = type or ctx.settings.get("transcript-type")
     if kind not in ("csv", "txt"):
@@ -190,7 +190,7 @@ def transcript(ctx, conversation_id: int, type: str | bool = False):
     return ctx.upload_url(relative)
 
 
-@functions("direct-message")
+@functions("direct-message", role=AGENT)
 def direct_message(ctx, user_ids: IdList, message: str, subject: str | bool = False):
     if subject:
         mail.require_configured(ctx, "direct-message with a subject (it also sends an email)")
@@ -221,7 +221,7 @@ def direct_message(ctx, user_ids: IdList, message: str, subject: str | bool = Fa
 
 
 # No transaction: it only reads, and the channel's send is a network call.
-@functions("messaging-platforms-send-message", transaction=False)
+@functions("messaging-platforms-send-message", role=AGENT, transaction=False)
 def messaging_platforms_send_message(ctx, conversation_id: int, message: str = "",
                                      attachments: list | None = None, user: Json = None,
                                      source: Json = None):

@@ -6,7 +6,7 @@ from .. import conversations as C
 from .. import users as U
 from ..errors import ApiError, invalid_argument
 from ..models import Note, Rating
-from ..registry import FunctionSet, Json
+from ..registry import AGENT, FunctionSet, Json
 from .conversations import last_agent, require_agent
 
 functions = FunctionSet()
@@ -15,13 +15,13 @@ functions = FunctionSet()
 sbcore_register_functions = functions.hook()
 
 
-@functions("get-notes")
+@functions("get-notes", role=AGENT)
 def get_notes(ctx, conversation_id: int):
     notes = Note.select().where(Note.conversation == conversation_id).order_by(Note.id)
     return [{"id": n.id, "user_id": str(n.user_id), "name": n.name, "message": n.message} for n in notes]
 
 
-@functions("add-note")
+@functions("add-note", role=AGENT)
 def add_note(ctx, conversation_id: int, user_id: int, name: str = "", message: str = ""):
     C.require_conversation(conversation_id)
     require_agent(user_id)
@@ -31,7 +31,7 @@ def add_note(ctx, conversation_id: int, user_id: int, name: str = "", message: s
                        name=U.check_name("name", name), message=message).id
 
 
-@functions("delete-note")
+@functions("delete-note", role=AGENT)
 def delete_note(ctx, conversation_id: int, note_id: int):
     deleted = Note.delete().where((Note.id == note_id) & (Note.conversation == conversation_id)).execute()
     if not deleted:
@@ -39,7 +39,7 @@ def delete_note(ctx, conversation_id: int, note_id: int):
     return True
 
 
-@functions("set-rating")
+@functions("set-rating", role=AGENT)
 def set_rating(ctx, settings: Json = None, payload: dict | None = None, message_id: int | None = None,
                message: str | None = None, user_id: int | None = None,
                conversation_id: int | None = None, rating: int | None = None):
@@ -75,7 +75,7 @@ def set_rating(ctx, settings: Json = None, payload: dict | None = None, message_
     return True
 
 
-@functions("get-rating")
+@functions("get-rating", role=AGENT)
 def get_rating(ctx, user_id: int):
     counts = dict(Rating.select(Rating.rating, fn.COUNT(Rating.conversation))
                   .where(Rating.agent_id == user_id).group_by(Rating.rating).tuples())

@@ -4,7 +4,7 @@ from .. import users as U
 from ..errors import invalid_argument
 from ..models import User
 from ..models.users import AGENT_TYPES
-from ..registry import FunctionSet
+from ..registry import AGENT, FunctionSet
 
 functions = FunctionSet()
 
@@ -12,7 +12,7 @@ functions = FunctionSet()
 sbcore_register_functions = functions.hook()
 
 
-@functions("set-typing")
+@functions("set-typing", role=AGENT)
 def set_typing(ctx, user_id: int, conversation_id: int | bool):
     U.require_user(user_id)
     if conversation_id is False or conversation_id is True or conversation_id < 0:
@@ -24,12 +24,12 @@ def set_typing(ctx, user_id: int, conversation_id: int | bool):
     return True
 
 
-@functions("is-typing")
+@functions("is-typing", role=AGENT)
 def is_typing(ctx, user_id: int, conversation_id: int):
     return user_id in ctx.presence.typing_in(conversation_id)
 
 
-@functions("is-agent-typing")
+@functions("is-agent-typing", role=AGENT)
 def is_agent_typing(ctx, conversation_id: int):
     ids = ctx.presence.typing_in(conversation_id)
     if not ids:
@@ -41,7 +41,7 @@ def is_agent_typing(ctx, conversation_id: int):
     return {"id": str(agent.id), "first_name": agent.first_name, "last_name": agent.last_name}
 
 
-@functions("current-url")
+@functions("current-url", role=AGENT)
 def current_url(ctx, user_id: int, url: str = ""):
     if url:
         U.require_user(user_id)

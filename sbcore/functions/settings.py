@@ -7,7 +7,7 @@ import requests
 from .. import outbound, uploads
 from ..errors import ApiError
 from ..hooks import hookimpl
-from ..registry import FunctionSet, Json
+from ..registry import AGENT, FunctionSet, Json
 from ..settings import SETTING_ID, Setting
 
 functions = FunctionSet()
@@ -134,7 +134,7 @@ def import_settings(ctx, file_url: str):
     return True
 
 
-@functions("get-departments")
+@functions("get-departments", role=AGENT)
 def get_departments(ctx):
     return {str(d["department-id"]): {"name": d.get("department-name", ""),
                                       "color": d.get("department-color", ""),
@@ -142,6 +142,6 @@ def get_departments(ctx):
             for d in ctx.settings.get("departments")}
 
 
-@functions("saved-replies")
+@functions("saved-replies", role=AGENT)
 def saved_replies(ctx):
     return ctx.settings.get("saved-replies")

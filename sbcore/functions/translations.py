@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from .. import translations as T
 from .. import uploads
 from ..errors import ApiError, invalid_argument
-from ..registry import FunctionSet
+from ..registry import AGENT, FunctionSet
 
 functions = FunctionSet()
 
@@ -21,13 +21,13 @@ def check_code(language_code):
     return code
 
 
-@functions("get-translation")
+@functions("get-translation", role=AGENT)
 def get_translation(ctx, language_code: str):
     found = T.catalog(ctx.config, check_code(language_code))
     return found if found is not None else False
 
 
-@functions("get-translations")
+@functions("get-translations", role=AGENT)
 def get_translations(ctx):
     return T.all_catalogs(ctx.config)
 
@@ -46,7 +46,7 @@ def save_translations(ctx, translations: dict):
     return True
 
 
-@functions("translate-string")
+@functions("translate-string", role=AGENT)
 def translate_string(ctx, string: str, language_code: str | bool = False):
     if language_code is False or language_code in ("", "false"):
         return string

@@ -12,7 +12,7 @@ from .. import db as dbmod
 from .. import text
 from ..errors import invalid_argument
 from ..hooks import hookimpl
-from ..registry import FunctionSet, Json
+from ..registry import AGENT, FunctionSet, Json
 from ..settings import Setting, check_colour
 
 functions = FunctionSet()
@@ -39,12 +39,12 @@ def sbcore_register_settings():
                     "(php, html, svg, js, exe …) are refused whatever this says.")]
 
 
-@functions("text-formatting-to-html")
+@functions("text-formatting-to-html", role=AGENT)
 def text_formatting_to_html(ctx, message: str):
     return text.to_html(message)
 
 
-@functions("clear-text-formatting")
+@functions("clear-text-formatting", role=AGENT)
 def clear_text_formatting(ctx, message: str):
     return text.clear(message)
 
@@ -81,7 +81,7 @@ def extension_allowed(allowed_setting, extension):
     return name in allowed
 
 
-@functions("is-allowed-extension")
+@functions("is-allowed-extension", role=AGENT)
 def is_allowed_extension(ctx, extension: str):
     return extension_allowed(ctx.settings.get("upload-allowed-extensions"), extension)
 

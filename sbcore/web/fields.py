@@ -38,13 +38,16 @@ def read_fields(req):
         fields.update(last_values(form))
     elif content_type == "multipart/form-data":
         try:
+            parts = {}
             for part in req.get_media():
                 if part.filename:
-                    fields[part.name] = {"filename": part.secure_filename,
-                                         "content_type": part.content_type,
-                                         "data": part.stream.read()}
+                    value = {"filename": part.secure_filename,
+                             "content_type": part.content_type,
+                             "data": part.stream.read()}
                 else:
-                    fields[part.name] = part.text
+                    value = part.text
+                parts.setdefault(part.name, []).append(value)
+            fields.update(last_values(parts))
         except (falcon.MediaMalformedError, falcon.HTTPError):
             raise ApiError("invalid-body", "The multipart body could not be read.", 400)
     elif req.content_length:
@@ -53,8 +56,49 @@ def read_fields(req):
 
 
 def last_values(form):
-    """A repeated form key keeps its last value, as PHP does."""
-    return {key: value[-1] if isinstance(value, list) else value for key, value in form.items()}
+    """Form fields as PHP reads them: a repeated plain key keeps its last value, and
+    bracket keys build arrays and objects (``a[]=1&a[]=2``, ``extra[phone][]=…``), as
+    ``http_build_query`` sends them."""
+    fields = {}
+    for key, value in form.items():
+        values = value if isinstance(value, list) else [value]
+        if "[" in key and key.endswith("]") and not key.startswith("["):
+            for item in values:
+                _put_bracketed(fields, key, item)
+        else:
+            fields[key] = values[-1]
+    return {key: _php_arrays(value) for key, value in fields.items()}
+
+
+def _put_bracketed(fields, key, value):
+    head, _, rest = key.partition("[")
+    path = [head] + rest[:-1].split("][")
+    node = fields
+    for index, part in enumerate(path[:-1]):
+        child = node.get(part) if part else None
+        if not isinstance(child, dict):
+            child = {}
+            node[part if part else _next_index(node)] = child
+        node = child
+    last = path[-1]
+    node[last if last else _next_index(node)] = value
+
+
+def _next_index(node):
+    """PHP's ``[]``: the next integer key of the array, as a string key here."""
+    numbers = [int(k) for k in node if isinstance(k, str) and k.isdigit()]
+    return str(max(numbers) + 1 if numbers else 0)
+
+
+def _php_arrays(value):
+    """A bracket-built dict whose keys are 0..n-1 is a list, as PHP's json_encode says."""
+    if not isinstance(value, dict):
+        return value
+    value = {k: _php_arrays(v) for k, v in value.items()}
+    if value and all(k.isdigit() for k in value) and \
+            sorted(int(k) for k in value) == list(range(len(value))):
+        return [value[str(i)] for i in range(len(value))]
+    return value
 
 
 def dumps(value):

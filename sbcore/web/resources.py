@@ -28,17 +28,22 @@ def error_envelope(resp, error):
 
 
 class ApiResource:
-    """``POST /api`` and ``POST /include/api.php``: the admin Web API."""
+    """``POST /api``, ``POST /api/{function}`` and ``POST /include/api.php``: the admin
+    Web API. ``dialect`` is the envelope it answers in: ``"api"`` (sbcore's HTTP
+    statuses) or ``"sb"`` (Support Board 3.8's wire, on ``/include/api.php``)."""
 
-    def __init__(self, core):
+    def __init__(self, core, dialect="api"):
         self.core = core
+        self.dialect = dialect
 
-    def on_post(self, req, resp):
+    def on_post(self, req, resp, function=None):
         with dbmod.connection():  # one pooled connection for the token check and the call
-            self.answer(req, resp)
+            self.answer(req, resp, function)
 
-    def answer(self, req, resp):
+    def answer(self, req, resp, function=None):
         fields = read_fields(req)
+        if function is not None:
+            fields["function"] = function
         bearer = bearer_token(req)
         token = bearer if bearer is not None else fields.pop("token", None)
         if not isinstance(token, str) or not token:

@@ -7,7 +7,7 @@ import json
 import os
 import re
 
-from sbcore import ApiError, FunctionSet, Json, channels, notifications, outbound
+from sbcore import AGENT, ApiError, FunctionSet, Json, channels, notifications, outbound
 from sbcore import conversations as C
 from sbcore.errors import invalid_argument, missing_argument
 from sbcore.functions.messages import execute_bot_message
@@ -248,7 +248,7 @@ def dialogflow_set_active_context(ctx, context_name: str, user_id: int | bool = 
     return detect_intent(api, session, query)
 
 
-@functions("dialogflow-smart-reply", transaction=False)
+@functions("dialogflow-smart-reply", role=AGENT, transaction=False)
 def dialogflow_smart_reply(ctx, message: str, dialogflow_language: Json = False, token: bool | str = False,
                            conversation_id: int | bool = False):
     """Suggestions for an agent: what the Dialogflow agent would answer (nothing when it
@@ -336,7 +336,7 @@ def human_takeover(ctx, conversation, auto_messages):
     return result
 
 
-@functions("dialogflow-human-takeover")
+@functions("dialogflow-human-takeover", role=AGENT)
 def dialogflow_human_takeover(ctx, conversation_id: int, auto_messages: bool = False):
     return human_takeover(ctx, C.require_conversation(conversation_id), auto_messages)
 

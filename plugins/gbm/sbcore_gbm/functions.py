@@ -11,7 +11,7 @@ import os
 import re
 import uuid
 
-from sbcore import ApiError, FunctionSet, channels
+from sbcore import AGENT, ApiError, FunctionSet, channels
 from sbcore import conversations as C
 from sbcore.errors import invalid_argument
 from sbcore.settings import Setting, invalid
@@ -91,7 +91,7 @@ def send(core, conversation_id, text, attachments, token=None):
     return answer, [api.send(conversation_id, body) for body in rest], api.token
 
 
-@functions("gbm-send-message", transaction=False)  # network calls: no transaction held
+@functions("gbm-send-message", role=AGENT, transaction=False)  # network calls: no transaction held
 def gbm_send_message(ctx, google_conversation_id: str, message: str = "", attachments: list | None = None,
                      token: str | bool = False):
     answer, answers, used = send(ctx.core, google_conversation_id, message, attachments, token or None)

@@ -7,7 +7,7 @@ as ``Authorization: Bearer``)."""
 
 import re
 
-from sbcore import ApiError, FunctionSet
+from sbcore import AGENT, ApiError, FunctionSet
 from sbcore import db as dbmod
 from sbcore import users as U
 from sbcore.errors import invalid_argument
@@ -97,7 +97,7 @@ def translate(ctx, strings, language_code):
 # --- the functions ---
 
 
-@functions("google-translate", transaction=False)  # a network call: no transaction held
+@functions("google-translate", role=AGENT, transaction=False)  # a network call: no transaction held
 def google_translate(ctx, strings: list, language_code: str, token: str = ""):
     if len(strings) > MAX_SEGMENTS:
         raise invalid_argument("strings", f"at most {MAX_SEGMENTS} strings at once.")

@@ -8,7 +8,7 @@ import logging
 import os
 import re
 
-from sbcore import ApiError, FunctionSet, channels
+from sbcore import AGENT, ApiError, FunctionSet, channels
 from sbcore import conversations as C
 from sbcore.errors import invalid_argument
 from sbcore.settings import Setting
@@ -77,7 +77,7 @@ def send(core, to, text, attachments):
     return {"sentMessages": sent}
 
 
-@functions("line-send-message", transaction=False)  # a network call: no transaction held
+@functions("line-send-message", role=AGENT, transaction=False)  # a network call: no transaction held
 def line_send_message(ctx, line_id: str, message: str = "", attachments: list | None = None):
     return send(ctx.core, line_id, message, attachments)
 

@@ -6,7 +6,7 @@ import logging
 import os
 import re
 
-from sbcore import ApiError, FunctionSet, channels
+from sbcore import AGENT, ApiError, FunctionSet, channels
 from sbcore import conversations as C
 from sbcore.errors import invalid_argument
 from sbcore.settings import Setting, list_of_records
@@ -99,7 +99,7 @@ def send(core, psid, page_id, text, attachments, metadata=None):
     return [api.send(body) for body in requests_]
 
 
-@functions("messenger-send-message", transaction=False)  # a network call: no transaction held
+@functions("messenger-send-message", role=AGENT, transaction=False)  # a network call: no transaction held
 def messenger_send_message(ctx, psid: str, facebook_page_id: str | bool = False, message: str = "",
                            attachments: list | None = None, metadata: str | int | bool = False):
     answers = send(ctx.core, psid, facebook_page_id, message, attachments,

@@ -5,7 +5,7 @@ OpenAI API, on OpenAI's host only)."""
 import os
 import re
 
-from sbcore import ApiError, FunctionSet, Json, channels, outbound
+from sbcore import AGENT, ApiError, FunctionSet, Json, channels, outbound
 from sbcore import conversations as C
 from sbcore.errors import invalid_argument, missing_argument
 from sbcore.functions.services import local_file
@@ -138,7 +138,7 @@ def reply_in_conversation(ctx, conversation_id, text):
         channels.send_after_commit(ctx, bot, conversation, sent)
 
 
-@functions("open-ai-message", transaction=False)  # a network call: no transaction held
+@functions("open-ai-message", role=AGENT, transaction=False)  # a network call: no transaction held
 def open_ai_message(ctx, message: str = "", max_tokens: int | bool = False, model: bool | str = False,
                     conversation_id: int | bool = False, audio: bool | str = False):
     settings = settings_of(ctx)

@@ -5,7 +5,7 @@ import logging
 import os
 import re
 
-from sbcore import ApiError, FunctionSet, channels
+from sbcore import AGENT, ApiError, FunctionSet, channels
 from sbcore import conversations as C
 from sbcore.errors import invalid_argument
 from sbcore.settings import Setting, invalid, list_of_records
@@ -91,7 +91,7 @@ def send(core, chat_id, text, attachments, bot_id=None):
     return api, [api.method(name, body) for name, body in calls]
 
 
-@functions("telegram-send-message", transaction=False)  # a network call: no transaction held
+@functions("telegram-send-message", role=AGENT, transaction=False)  # a network call: no transaction held
 def telegram_send_message(ctx, chat_id: str, message: str = "", attachments: list | None = None,
                           conversation_id: int | bool = False):
     bot_id = None

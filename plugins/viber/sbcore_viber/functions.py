@@ -9,7 +9,7 @@ import re
 
 import requests
 
-from sbcore import ApiError, FunctionSet, channels, outbound
+from sbcore import AGENT, ApiError, FunctionSet, channels, outbound
 from sbcore import conversations as C
 from sbcore.errors import invalid_argument
 from sbcore.settings import Setting
@@ -91,7 +91,7 @@ def send(core, viber_id, text, attachments):
     return [api.send(body) for body in bodies(core, viber_id, text or "", attachments)]
 
 
-@functions("viber-send-message", transaction=False)  # a network call: no transaction held
+@functions("viber-send-message", role=AGENT, transaction=False)  # a network call: no transaction held
 def viber_send_message(ctx, viber_id: str, message: str = "", attachments: list | None = None):
     return send(ctx.core, viber_id, message, attachments)[0]
 

@@ -11,7 +11,7 @@ from xml.parsers import expat
 
 import requests
 
-from sbcore import ApiError, FunctionSet, channels, outbound
+from sbcore import AGENT, ApiError, FunctionSet, channels, outbound
 from sbcore import conversations as C
 from sbcore.errors import invalid_argument
 from sbcore.settings import Setting
@@ -92,7 +92,7 @@ def send(core, open_id, text, attachments, token=None):
     return answers, api.token
 
 
-@functions("wechat-send-message", transaction=False)  # network calls: no transaction held
+@functions("wechat-send-message", role=AGENT, transaction=False)  # network calls: no transaction held
 def wechat_send_message(ctx, open_id: str, message: str = "", attachments: list | None = None,
                         token: str | bool = False):
     answers, used = send(ctx.core, open_id, message, attachments, token or None)

@@ -5,7 +5,7 @@ import logging
 import os
 import re
 
-from sbcore import ApiError, FunctionSet, channels
+from sbcore import AGENT, ApiError, FunctionSet, channels
 from sbcore import conversations as C
 from sbcore import users as U
 from sbcore.errors import invalid_argument
@@ -87,7 +87,7 @@ def send(core, to, text, attachments, phone_id=None):
             "messages": [m for answer in answers for m in answer.get("messages", [])]}
 
 
-@functions("whatsapp-send-message", transaction=False)  # a network call: no transaction held
+@functions("whatsapp-send-message", role=AGENT, transaction=False)  # a network call: no transaction held
 def whatsapp_send_message(ctx, to: str, message: str = "", attachments: list | None = None,
                           phone_id: str | bool = False):
     return send(ctx.core, to, message, attachments, phone_id)

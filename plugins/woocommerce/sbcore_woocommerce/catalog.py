@@ -7,7 +7,7 @@ import secrets
 import string
 from datetime import timedelta
 
-from sbcore import ApiError, FunctionSet
+from sbcore import AGENT, ApiError, FunctionSet
 from sbcore.db import utcnow
 from sbcore.errors import invalid_argument
 from sbcore.users import require_user
@@ -285,7 +285,7 @@ PAGES = {"shop": ("products", "woocommerce_shop_page_id"), "cart": ("advanced", 
          "checkout": ("advanced", "woocommerce_checkout_page_id")}
 
 
-@functions("woocommerce-get-url", transaction=False)
+@functions("woocommerce-get-url", role=AGENT, transaction=False)
 def woocommerce_get_url(ctx, type: str, name: str = "", language: str | bool = False):
     """A category's or tag's page (WooCommerce's default bases ``/product-category/`` and
     ``/product-tag/``), or the shop, cart or checkout page (``?page_id=`` of the page the

@@ -9,7 +9,7 @@ import html
 import re
 from datetime import date, datetime, timedelta, timezone
 
-from sbcore import ApiError, FunctionSet
+from sbcore import AGENT, ApiError, FunctionSet
 from sbcore.errors import invalid_argument
 from sbcore.settings import Setting, invalid
 from sbcore.users import detail_value, require_user
@@ -136,7 +136,7 @@ def customer_id_of(store, user):
     return ident(found[0]) if found else None
 
 
-@functions("woocommerce-get-customer", transaction=False)
+@functions("woocommerce-get-customer", role=AGENT, transaction=False)
 def woocommerce_get_customer(ctx, session_key: str):
     """A registered customer's session key is the customer's (WordPress user's) id, read
     over the REST API; a guest's is a random key that only WordPress's session table
@@ -203,7 +203,7 @@ def woocommerce_get_session_key(ctx, user_id: int):
     return False
 
 
-@functions("woocommerce-get-user-orders", transaction=False)
+@functions("woocommerce-get-user-orders", role=AGENT, transaction=False)
 def woocommerce_get_user_orders(ctx, user_id: int):
     """The orders of the user's customer (newest first), or, for a user who never
     registered in the store, the guest orders billed to the user's email."""
@@ -221,7 +221,7 @@ def woocommerce_get_user_orders(ctx, user_id: int):
     return [order_summary(order) for order in orders]
 
 
-@functions("woocommerce-get-order", transaction=False)
+@functions("woocommerce-get-order", role=AGENT, transaction=False)
 def woocommerce_get_order(ctx, order_id: str):
     order = woocommerce(ctx).get(f"orders/{object_id('order_id', order_id)}")
     products = [{"name": html.unescape(text(item.get("name"))), "id": text(item.get("product_id")),
@@ -259,7 +259,7 @@ def product_of(store, product_id):
     return store.get(f"products/{object_id('product_id', value)}")
 
 
-@functions("woocommerce-get-product", transaction=False)
+@functions("woocommerce-get-product", role=AGENT, transaction=False)
 def woocommerce_get_product(ctx, product_id: str):
     return product_row(product_of(woocommerce(ctx), product_id), with_date=False)
 
@@ -270,19 +270,19 @@ def woocommerce_get_product_id_by_name(ctx, name: str):
     return False if found is None else found
 
 
-@functions("woocommerce-get-product-images", transaction=False)
+@functions("woocommerce-get-product-images", role=AGENT, transaction=False)
 def woocommerce_get_product_images(ctx, product_id: str):
     """The featured image, then the gallery."""
     product = product_of(woocommerce(ctx), product_id)
     return [text(image.get("src")) for image in product.get("images") or [] if isinstance(image, dict)]
 
 
-@functions("woocommerce-is-in-stock", transaction=False)
+@functions("woocommerce-is-in-stock", role=AGENT, transaction=False)
 def woocommerce_is_in_stock(ctx, product_id: str):
     return product_of(woocommerce(ctx), product_id).get("stock_status") != "outofstock"
 
 
-@functions("woocommerce-search-products", transaction=False)
+@functions("woocommerce-search-products", role=AGENT, transaction=False)
 def woocommerce_search_products(ctx, search: str):
     if not search.strip():
         raise invalid_argument("search", "the words to search for.")
@@ -337,7 +337,7 @@ def date_range(value):
     return f"{start.isoformat()}T00:00:00", f"{end.isoformat()}T00:00:00"
 
 
-@functions("woocommerce-get-products", transaction=False)
+@functions("woocommerce-get-products", role=AGENT, transaction=False)
 def woocommerce_get_products(ctx, filters: dict | list | None = None, pagination: int | bool | None = None,
                              language: str | bool = False):
     """All published products matching the filters; with ``pagination`` N, only the
