@@ -134,10 +134,11 @@ def run_forever(core, stop=None, tick=1.0):
         core.outbox_signal.wait(tick)
 
 
-def start_inline(core):
-    """The inline worker thread of a server process (``SB_WORKER=inline``)."""
+def start_inline(core, tick=1.0):
+    """The inline worker thread of a server process (``SB_WORKER=inline``); between
+    ticks it sleeps until a commit that wrote events wakes it."""
     stop = threading.Event()
-    thread = threading.Thread(target=run_forever, args=(core, stop, 1.0),
+    thread = threading.Thread(target=run_forever, args=(core, stop, tick),
                               name="sbcore-worker", daemon=True)
     thread.start()
     stop.thread = thread  # set() then thread.join() to stop it cleanly
