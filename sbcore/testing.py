@@ -274,43 +274,34 @@ def agents_offline(core):
 # --- the reference's documented shapes ---
 
 def reference_dir():
-    """``shared/reference`` beside the checkout (or ``SB_REFERENCE_DIR``), or None."""
+    """The project's copy of the reference facts (``tests/reference`` of the checkout,
+    written by ``tools/make_reference.py``); tests never read the reference beside the checkout."""
     from pathlib import Path
-    candidates = [os.environ.get("SB_REFERENCE_DIR")]
-    here = Path.cwd()
-    for base in [here, *here.parents]:
-        candidates.append(str(base / "shared" / "reference"))
-        candidates.append(str(base.parent / "shared" / "reference"))
-    for candidate in candidates:
-        if candidate and os.path.isfile(os.path.join(candidate, "functions.txt")):
-            return candidate
-    return None
+    return str(Path(__file__).resolve().parents[1] / "tests" / "reference")
+
+
+def _reference_file(name):
+    path = os.path.join(reference_dir(), name)
+    if not os.path.isfile(path):
+        raise AssertionError(f"{path} is missing: sbcore's own tests run from a checkout "
+                             "(the file is written by tools/make_reference.py)")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def reference_functions():
-    import re
-    folder = reference_dir()
-    if folder is None:
-        pytest.skip("shared/reference not found beside the checkout (set SB_REFERENCE_DIR)")
-    with open(os.path.join(folder, "functions.json"), encoding="utf-8") as handle:
-        entries = json.load(handle)
-    result = {}
-    for entry in entries:
-        examples = []
-        for text in entry["examples"]:
-            text = re.sub(r",\s*\.\.\.\s*(?=[\]\}])", "", text)
-            text = re.sub(r"\.\.\.", "", text)
-            try:
-                examples.append(json.loads(text))
-            except ValueError:
-                continue
-        result[entry["name"]] = dict(entry, parsed=examples)
-    return result
+    """Every reference function by name: description, arguments, notes and ``examples``
+    (its example answers as JSON values)."""
+    return {entry["name"]: entry for entry in _reference_file("functions.json")}
+
+
+def reference_function_names():
+    return [entry["name"] for entry in _reference_file("functions.json")]
 
 
 def reference_example(name):
     """The reference's example answer of ``name`` (the ``response`` when enveloped)."""
-    examples = reference_functions()[name]["parsed"]
+    examples = reference_functions()[name]["examples"]
     assert examples, f"the reference has no parseable example for {name}"
     example = examples[0]
     if isinstance(example, dict) and "success" in example and "response" in example:
@@ -344,15 +335,10 @@ def assert_shape(value, example, path="response"):
 
 def reference_webhook(name):
     """The reference's example body of webhook ``name``."""
-    import re
-    folder = reference_dir()
-    if folder is None:
-        pytest.skip("shared/reference not found beside the checkout (set SB_REFERENCE_DIR)")
-    with open(os.path.join(folder, "support-board-web-api.txt"), encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith('{ "function": "%s"' % name):
-                return json.loads(re.sub(r"\\/", "/", line))
-    raise AssertionError(f"no example of the webhook {name}")
+    bodies = _reference_file("webhooks.json")
+    if name not in bodies:
+        raise AssertionError(f"no example of the webhook {name}")
+    return bodies[name]
 
 
 class Receiver:
