@@ -21,7 +21,8 @@ def cmd_init(core, args):
         with dbmod.connection():
             exists = User.select().where(User.user_type == "admin").exists()
         if exists:
-            print("an admin exists already; its token is in the Users area (or use create-admin)")
+            print("an admin exists already: `sbcore token` prints its token "
+                  "(`sbcore create-admin` makes another)")
         else:
             password = secrets.token_urlsafe(12)
             user = create_admin(core, "admin@example.com", password, "Admin", "", None)
@@ -57,10 +58,29 @@ def cmd_create_admin(core, args):
     return 0
 
 
+def cmd_token(core, args):
+    """Print an admin's token alone on the last line (the first admin, or ``--email``)."""
+    from .models import User
+    with dbmod.connection():
+        query = User.select().where(User.user_type == "admin")
+        if args.email:
+            query = query.where(User.email == args.email)
+        user = query.order_by(User.id).first()
+    if user is None:
+        print("error: no such admin (`sbcore create-admin` makes one)", file=sys.stderr)
+        return 1
+    print(f"admin {user.id}: {user.email}")
+    print(user.token)
+    return 0
+
+
 def cmd_serve(core, args):
     from gunicorn.app.base import BaseApplication
 
     from .web import create_app
+
+    config = core.config.serving(args.host, args.port)
+    core.init(report=print)  # in the master, once: the workers find the schema ready
 
     class Server(BaseApplication):
         def load_config(self):
@@ -69,7 +89,7 @@ def cmd_serve(core, args):
             self.cfg.set("accesslog", "-")
 
         def load(self):
-            return create_app(core.config)
+            return create_app(config)
 
     core.close()
     Server().run()
@@ -112,7 +132,9 @@ CORE_COMMANDS = [
         p.add_argument("--email", required=True), p.add_argument("--password", required=True),
         p.add_argument("--first-name", default="Admin"), p.add_argument("--last-name", default=""),
         p.add_argument("--token", default=None)), cmd_create_admin),
-    ("serve", "serve the API with gunicorn", lambda p: (
+    ("token", "print an admin's token (the first admin's, or --email's) on the last line",
+     lambda p: p.add_argument("--email", default=None), cmd_token),
+    ("serve", "serve the API with gunicorn (applies pending migrations first)", lambda p: (
         p.add_argument("--host", default="127.0.0.1"), p.add_argument("--port", type=int, default=8000),
         p.add_argument("--workers", type=int, default=2)), cmd_serve),
     ("worker", "run scheduled jobs and drain the outbox", lambda p: p.add_argument(

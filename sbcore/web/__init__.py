@@ -43,10 +43,12 @@ class App(falcon.App):
     sbcore_worker_stop = None
 
 
-def create_app(config=None, core=None, start_worker=None):
+def create_app(config=None, core=None, start_worker=None, migrate=True):
     """The WSGI app for ``config`` (or an existing ``core``), for gunicorn or for
-    mounting inside another application."""
+    mounting inside another application. Pending migrations (core and plugins) are
+    applied first; with ``migrate=False`` a schema that is not current stops it."""
     core = core or Core(config)
+    core.ensure_ready(migrate=migrate)
     app = App(cors_enable=False)
     app.req_options.strip_url_path_trailing_slash = True
     app.add_error_handler(Exception, handle_unexpected)
