@@ -6,6 +6,8 @@ function reference (``shared/reference`` beside the checkout by default).
 Tests never read the reference itself: they read ``tests/reference/functions.json``
 (every function: name, description, arguments, notes and its example answers as JSON
 values) and ``tests/reference/webhooks.json`` (every webhook: its example body).
+``sbcore/web/reference_docs.json`` is the part the OpenAPI document shows (each
+function's description, its arguments' sentences, its example answer).
 Run it again only when the reference changes, and commit what it writes."""
 
 import json
@@ -57,14 +59,30 @@ def webhooks(folder):
     return {name: bodies[name] for name in names}
 
 
+def docs(entries):
+    """What /openapi.json and /docs show of the reference, by function name."""
+    result = {}
+    for entry in entries:
+        example = entry["examples"][0] if entry["examples"] else None
+        if isinstance(example, dict) and "success" in example and "response" in example:
+            example = example["response"]
+        result[entry["name"]] = {
+            "description": entry["description"],
+            "arguments": {a["name"]: a["doc"] for a in entry["arguments"] if a["name"] != "token"},
+            **({"example": example} if example is not None else {})}
+    return result
+
+
 def main(argv):
     folder = Path(argv[1]) if len(argv) > 1 else ROOT.parent / "shared" / "reference"
     if not (folder / "functions.json").is_file():
         sys.exit(f"{folder}: not a reference folder (functions.json missing); give its path")
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, value in (("functions.json", functions(folder)), ("webhooks.json", webhooks(folder))):
-        (OUT / name).write_text(json.dumps(value, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"wrote {OUT / name}")
+    entries = functions(folder)
+    for path, value in ((OUT / "functions.json", entries), (OUT / "webhooks.json", webhooks(folder)),
+                        (ROOT / "sbcore" / "web" / "reference_docs.json", docs(entries))):
+        path.write_text(json.dumps(value, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

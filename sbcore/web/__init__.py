@@ -7,7 +7,7 @@ import falcon
 from ..core import Core
 from ..errors import ApiError
 from ..registry import collect_list
-from . import widget
+from . import openapi, widget
 from .resources import (ApiResource, HealthResource, StaticResource, UploadsResource,
                         envelope, error_envelope)
 
@@ -61,6 +61,8 @@ def create_app(config=None, core=None, start_worker=None, migrate=True):
     app.add_route("/health", HealthResource(core))
     app.add_route("/uploads/{path:path}", UploadsResource(core))
     app.add_route("/static/{name}", StaticResource())
+    app.add_route("/openapi.json", openapi.OpenApiResource(core))
+    app.add_route("/docs", openapi.DocsResource(core))
     widget.add_routes(app, core)
     for path, resource in collect_list(core.pm, "sbcore_register_routes", core=core):
         app.add_route(path, resource)
