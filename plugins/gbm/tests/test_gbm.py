@@ -54,14 +54,7 @@ def user_message(message_id="4DD3C8CE-0B8E-4A6C-B3FB-3D6F2B5C2D40", **content):
             "sendTime": "2021-06-18T14:44:56.656745Z"}
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture

@@ -51,14 +51,7 @@ def text(message_id="468789577898262530", words="Hello, I need help", **kwargs):
     return body(event({"type": "text", "id": message_id, "quoteToken": "q3Plxr4AgKd", "text": words}, **kwargs))
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture

@@ -43,14 +43,7 @@ def text(mid="mid.1457764197618:41d102a3e1ae206a38", body="hello, world!"):
     return page_event({"mid": mid, "text": body})
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture

@@ -46,14 +46,7 @@ def signed(token=SERVER_TOKEN, timestamp="1700000000", nonce="8e4a1b"):
     return {"signature": signature, "timestamp": timestamp, "nonce": nonce}
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture
