@@ -16,7 +16,7 @@ from sbcore.models import ChannelMessage, Message
 from sbcore.plugins import get_plugin_manager
 from sbcore.registry import collect_functions
 from sbcore.testing import assert_shape, reference_example
-from sbcore_line import plugin
+from sbcore_line.plugin import channel as plugin
 
 API = "https://api.line.me"
 DATA = "https://api-data.line.me"
@@ -268,6 +268,6 @@ def test_messaging_platforms_send_message(api, client, configured):
 
 def test_the_plugin_installs_and_uninstalls_on_its_own():
     assert collect_functions(get_plugin_manager(load_entrypoints=False, plugins=[plugin]))[
-        "line-send-message"].owner == "sbcore_line.plugin"
+        "line-send-message"].owner == "line"
     assert "line-send-message" not in collect_functions(get_plugin_manager(load_entrypoints=False))
     assert "line-send-message" in collect_functions(get_plugin_manager(load_entrypoints=True))

@@ -17,7 +17,7 @@ from sbcore.models import ChannelMessage, Message
 from sbcore.plugins import get_plugin_manager
 from sbcore.registry import collect_functions
 from sbcore.testing import assert_shape, reference_example
-from sbcore_messenger import plugin
+from sbcore_messenger.plugin import channel as plugin
 
 GRAPH = "https://graph.facebook.com/v21.0"
 PAGE_ID = "107728715447892"
@@ -261,5 +261,5 @@ def test_messaging_platforms_send_message_with_a_page_id(api, client, configured
 
 def test_the_plugin_installs_and_uninstalls_on_its_own():
     assert collect_functions(get_plugin_manager(load_entrypoints=False, plugins=[plugin]))[
-        "messenger-send-message"].owner == "sbcore_messenger.plugin"
+        "messenger-send-message"].owner == "messenger"
     assert "messenger-send-message" not in collect_functions(get_plugin_manager(load_entrypoints=False))
