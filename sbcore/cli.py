@@ -74,6 +74,23 @@ def cmd_token(core, args):
     return 0
 
 
+def cmd_new_plugin(core, args):
+    """Write a plugin skeleton (no database needed)."""
+    import os
+
+    from . import scaffold
+    directory = args.directory or (os.path.join("plugins", args.name) if os.path.isdir("plugins")
+                                   else f"sbcore-{args.name}")
+    try:
+        written = scaffold.write(args.name, directory)
+    except (ValueError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(written))
+    print(f"next: pip install -e {directory} && (cd {directory} && python -m pytest)")
+    return 0
+
+
 def cmd_serve(core, args):
     from gunicorn.app.base import BaseApplication
 
@@ -137,11 +154,16 @@ CORE_COMMANDS = [
     ("serve", "serve the API with gunicorn (applies pending migrations first)", lambda p: (
         p.add_argument("--host", default="127.0.0.1"), p.add_argument("--port", type=int, default=8000),
         p.add_argument("--workers", type=int, default=2)), cmd_serve),
+    ("new-plugin", "write the skeleton of a plugin (setup.cfg, plugin module, a passing test)",
+     lambda p: (p.add_argument("name"), p.add_argument("--directory", default=None)), cmd_new_plugin),
     ("worker", "run scheduled jobs and drain the outbox", lambda p: p.add_argument(
         "--once", action="store_true", help="run the due jobs once and exit"), cmd_worker),
     ("export-users", "write every user to a CSV file, with a progress bar", lambda p: p.add_argument(
         "--output", default="users.csv"), cmd_export_users),
 ]
+
+
+NO_CORE = {"new-plugin"}  # commands that need no database
 
 
 def build_parser(commands):
@@ -162,6 +184,8 @@ def main(argv=None):
     commands = CORE_COMMANDS + collect_list(pm, "sbcore_register_commands", key=lambda c: c[0])
     parser, handlers = build_parser(commands)
     args = parser.parse_args(argv)
+    if args.command in NO_CORE:
+        return handlers[args.command](None, args) or 0
     from .config import Config
     from .core import Core
     core = Core(Config.from_env(), pm=pm)
