@@ -114,17 +114,36 @@ def run_python(text, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def is_fragment(section, text):
-    """A fragment of a file the plugin guide shows (its first line names the file, or it
-    is an excerpt of the Telegram plugin): checked by test_plugin_guide.py."""
-    return section == "Writing a plugin"
+def named_file(text):
+    """The path a block names on its first line (``# sbcore-acme/setup.cfg``), or None."""
+    first = text.splitlines()[0] if text.strip() else ""
+    match = re.match(r"^# ((?:sbcore-acme|plugins)/[\w./-]+)$", first)
+    return match.group(1) if match else None
+
+
+def check_file_block(path, text):
+    """A block that shows a whole file: the file ``sbcore new-plugin acme`` writes, or
+    the repository's own file, exactly."""
+    body = text.split("\n", 1)[1]
+    if path.startswith("sbcore-acme/"):
+        from sbcore import scaffold
+        expected = scaffold.files("acme")[path.removeprefix("sbcore-acme/")]
+    else:
+        with open(os.path.join(ROOT, path), encoding="utf-8") as handle:
+            expected = handle.read()
+    assert body == expected, f"README's {path} differs from the file"
+
+
+GUIDE = ("Writing a plugin", "A messaging channel")
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[block_id(b) for b in BLOCKS])
 def test_every_readme_block_runs(block, tmp_path, database_url):
     section, language, text, line = block
-    if language == "python":
-        if is_fragment(section, text):
+    if named_file(text):
+        check_file_block(named_file(text), text)
+    elif language == "python":
+        if section in GUIDE:  # an excerpt ("..." for the body): it must at least parse
             compile(text, f"README.md:{line}", "exec")
         else:
             if not database_url.startswith("sqlite"):
