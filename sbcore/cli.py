@@ -47,6 +47,7 @@ def create_admin(core, email, password, first_name, last_name, token):
 
 def cmd_create_admin(core, args):
     from .errors import ApiError
+    core.ensure_ready(report=print)  # a new database: the schema first
     try:
         user = create_admin(core, args.email, args.password, args.first_name, args.last_name,
                             args.token)
@@ -115,6 +116,7 @@ def cmd_serve(core, args):
 
 def cmd_worker(core, args):
     from .worker import run_due_jobs, run_forever
+    core.ensure_ready(report=print)
     if args.once:
         print("ran: " + (", ".join(run_due_jobs(core)) or "nothing due"))
         return 0

@@ -20,7 +20,6 @@ long_description_content_type = text/markdown
 license = MIT
 classifiers =
     Framework :: Pytest
-    License :: OSI Approved :: MIT License
     Programming Language :: Python :: 3
 
 [options]

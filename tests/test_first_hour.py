@@ -238,3 +238,9 @@ def test_make_run_installs_the_runtime_without_the_test_extras(tmp_path):
     tests = subprocess.run(["make", "-n", "test", f"VENV={tmp_path}/venv"], cwd=ROOT,
                            capture_output=True, text=True, timeout=60)
     assert "[test," in tests.stdout
+
+
+def test_create_admin_on_a_new_database_makes_the_schema_first(own_sqlite, tmp_path):
+    made = run_cli(tmp_path, "create-admin", "--email", "a@example.com", "--password", "pw-123456")
+    assert made.returncode == 0, made.stderr
+    assert "applied core 0001" in made.stdout and len(made.stdout.strip().splitlines()[-1]) == 40
