@@ -190,9 +190,13 @@ def main(argv=None):
         return handlers[args.command](None, args) or 0
     from .config import Config
     from .core import Core
+    from .errors import StartupError
     core = Core(Config.from_env(), pm=pm)
     try:
         return handlers[args.command](core, args) or 0
+    except StartupError as error:  # one line, naming what to do, never a traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     finally:
         if args.command != "serve":
             core.close()

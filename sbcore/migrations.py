@@ -57,10 +57,14 @@ def apply_migrations(pm, database, report=print):
                 migration.apply(database, migrator)
                 AppliedMigration.create(app=migration.app, number=migration.number,
                                         name=migration.name)
-        except Exception:
+        except Exception as error:
             if applied_elsewhere(migration):
                 continue
-            raise
+            from .errors import StartupError
+            raise StartupError(
+                f"migration {migration.app} {migration.number} ({migration.name}) failed: "
+                f"{' '.join(str(error).split())}; the schema stays at the migration before it "
+                "(fix the cause, then run `sbcore init`)") from error
         report(f"applied {migration.app} {migration.number:04d} {migration.name}")
         applied.append(migration)
     return applied

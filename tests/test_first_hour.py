@@ -244,3 +244,17 @@ def test_create_admin_on_a_new_database_makes_the_schema_first(own_sqlite, tmp_p
     made = run_cli(tmp_path, "create-admin", "--email", "a@example.com", "--password", "pw-123456")
     assert made.returncode == 0, made.stderr
     assert "applied core 0001" in made.stdout and len(made.stdout.strip().splitlines()[-1]) == 40
+
+
+def test_a_schema_that_cannot_be_made_stops_serve_in_one_line(own_sqlite, served, clean_env, capsys):
+    """A database holding a table a migration wants to create (an old manual install)."""
+    import sqlite3
+    database = os.environ["SB_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE sb_users (id INTEGER PRIMARY KEY)")
+    from sbcore.migrations import applied_elsewhere
+    clean_env.setattr("sbcore.migrations.applied_elsewhere",
+                      lambda migration: applied_elsewhere(migration, attempts=1))
+    assert cli.main(["serve", "--port", "8767"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and "\n" not in error
