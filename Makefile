@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PLUGINS := $(wildcard plugins/*/setup.cfg)
 PLUGIN_DIRS := $(patsubst %/setup.cfg,%,$(PLUGINS))
+RUN_STAMP := $(VENV)/.sbcore-runtime
 STAMP := $(VENV)/.sbcore-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -12,15 +13,20 @@ PYTEST_ARGS ?=
 
 .PHONY: install run test test-db bench clean
 
-$(STAMP): setup.cfg pyproject.toml $(PLUGINS)
+# make run: the runtime only (the core and every plugin); make test: with the test extras.
+$(RUN_STAMP): setup.cfg pyproject.toml $(PLUGINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,mysql,postgres,redis,bench]' $(foreach dir,$(PLUGIN_DIRS),-e ./$(dir))
+	$(BIN)/python -m pip install -q -e . $(foreach dir,$(PLUGIN_DIRS),-e ./$(dir))
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
+	$(BIN)/python -m pip install -q -e '.[test,mysql,postgres,redis,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/sbcore init --create-admin
 	$(BIN)/sbcore serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 

@@ -3,6 +3,8 @@ Web API, extensible by pluggy plugins.
 
 Public API for plugins and embedding applications."""
 
+from . import config
+from .config import Config
 from .db import BaseModel
 from .errors import ApiError
 from .hooks import hookimpl
@@ -12,7 +14,8 @@ __version__ = "0.1.0"
 
 
 def create_app(config=None, **kwargs):
-    """The WSGI app, to serve with gunicorn or mount inside another application."""
+    """The WSGI app, to serve with gunicorn or mount inside another application
+    (``config`` defaults to the environment's); applies pending migrations first."""
     from .web import create_app as _create_app
     return _create_app(config, **kwargs)
 
@@ -23,5 +26,5 @@ def connect(database_url=None, **config):
     return _connect(database_url, **config)
 
 
-__all__ = ["ADMIN", "AGENT", "ApiError", "ApiFunction", "BaseModel", "FunctionSet", "IdList", "Json",
-           "connect", "create_app", "hookimpl"]
+__all__ = ["ADMIN", "AGENT", "ApiError", "ApiFunction", "BaseModel", "Config", "FunctionSet", "IdList",
+           "Json", "config", "connect", "create_app", "hookimpl"]

@@ -30,6 +30,7 @@ from . import db as dbmod
 from . import outbound, uploads
 from . import users as U
 from .errors import ApiError
+from .hooks import hookimpl
 from .models import ChannelMessage, ChannelUser, Conversation, Message, User
 from .models.users import AGENT_TYPES
 
@@ -122,6 +123,63 @@ def route(path, handler):
     :class:`Request` and a database connection, and sends the :class:`Answer`."""
     from .web.resources import ChannelResource
     return path, ChannelResource(handler)
+
+
+class ChannelPlugin:
+    """A messaging channel's whole registration in one declaration, its entry point::
+
+        channel = ChannelPlugin("telegram", functions=F.functions, settings=F.SETTINGS,
+                                routes={"/channels/telegram/{bot_id}": F.Webhook},
+                                send=F.channel_send)
+
+    ``routes`` maps a path to a handler class built with the core (see ``route``);
+    ``send(ctx, conversation, message, attachments)`` answers ``sbcore_channel_send``
+    (None unless the conversation is the channel's); ``commands``, ``models`` and
+    ``migrations`` are what the registration hooks of those names return."""
+
+    def __init__(self, name, functions, settings=(), routes=None, send=None, commands=(),
+                 models=(), migrations=()):
+        self.__name__ = name  # the plugin's name when registered without an entry point
+        self.functions = functions
+        self.settings = list(settings)
+        self.routes = dict(routes or {})
+        self.send = send
+        self.commands = list(commands)
+        self.models = list(models)
+        self.migrations = list(migrations)
+
+    def __repr__(self):
+        return f"<ChannelPlugin {self.__name__}>"
+
+    @hookimpl
+    def sbcore_register_functions(self):
+        return self.functions.api_functions()
+
+    @hookimpl
+    def sbcore_register_settings(self):
+        return self.settings
+
+    @hookimpl
+    def sbcore_register_routes(self, core):
+        return [route(path, handler(core)) for path, handler in self.routes.items()]
+
+    @hookimpl
+    def sbcore_channel_send(self, ctx, conversation, message, attachments):
+        if self.send is None:
+            return None
+        return self.send(ctx, conversation, message, attachments)
+
+    @hookimpl
+    def sbcore_register_commands(self):
+        return self.commands
+
+    @hookimpl
+    def sbcore_register_models(self):
+        return self.models
+
+    @hookimpl
+    def sbcore_register_migrations(self):
+        return self.migrations
 
 
 # --- inbound messages ---

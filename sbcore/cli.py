@@ -21,7 +21,8 @@ def cmd_init(core, args):
         with dbmod.connection():
             exists = User.select().where(User.user_type == "admin").exists()
         if exists:
-            print("an admin exists already; its token is in the Users area (or use create-admin)")
+            print("an admin exists already: `sbcore token` prints its token "
+                  "(`sbcore create-admin` makes another)")
         else:
             password = secrets.token_urlsafe(12)
             user = create_admin(core, "admin@example.com", password, "Admin", "", None)
@@ -46,6 +47,7 @@ def create_admin(core, email, password, first_name, last_name, token):
 
 def cmd_create_admin(core, args):
     from .errors import ApiError
+    core.ensure_ready(report=print)  # a new database: the schema first
     try:
         user = create_admin(core, args.email, args.password, args.first_name, args.last_name,
                             args.token)
@@ -57,10 +59,46 @@ def cmd_create_admin(core, args):
     return 0
 
 
+def cmd_token(core, args):
+    """Print an admin's token alone on the last line (the first admin, or ``--email``)."""
+    from .models import User
+    with dbmod.connection():
+        query = User.select().where(User.user_type == "admin")
+        if args.email:
+            query = query.where(User.email == args.email)
+        user = query.order_by(User.id).first()
+    if user is None:
+        print("error: no such admin (`sbcore create-admin` makes one)", file=sys.stderr)
+        return 1
+    print(f"admin {user.id}: {user.email}")
+    print(user.token)
+    return 0
+
+
+def cmd_new_plugin(core, args):
+    """Write a plugin skeleton (no database needed)."""
+    import os
+
+    from . import scaffold
+    directory = args.directory or (os.path.join("plugins", args.name) if os.path.isdir("plugins")
+                                   else f"sbcore-{args.name}")
+    try:
+        written = scaffold.write(args.name, directory)
+    except (ValueError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(written))
+    print(f"next: pip install -e {directory} && (cd {directory} && python -m pytest)")
+    return 0
+
+
 def cmd_serve(core, args):
     from gunicorn.app.base import BaseApplication
 
     from .web import create_app
+
+    config = core.config.serving(args.host, args.port)
+    core.init(report=print)  # in the master, once: the workers find the schema ready
 
     class Server(BaseApplication):
         def load_config(self):
@@ -69,7 +107,7 @@ def cmd_serve(core, args):
             self.cfg.set("accesslog", "-")
 
         def load(self):
-            return create_app(core.config)
+            return create_app(config)
 
     core.close()
     Server().run()
@@ -78,6 +116,7 @@ def cmd_serve(core, args):
 
 def cmd_worker(core, args):
     from .worker import run_due_jobs, run_forever
+    core.ensure_ready(report=print)
     if args.once:
         print("ran: " + (", ".join(run_due_jobs(core)) or "nothing due"))
         return 0
@@ -112,14 +151,21 @@ CORE_COMMANDS = [
         p.add_argument("--email", required=True), p.add_argument("--password", required=True),
         p.add_argument("--first-name", default="Admin"), p.add_argument("--last-name", default=""),
         p.add_argument("--token", default=None)), cmd_create_admin),
-    ("serve", "serve the API with gunicorn", lambda p: (
+    ("token", "print an admin's token (the first admin's, or --email's) on the last line",
+     lambda p: p.add_argument("--email", default=None), cmd_token),
+    ("serve", "serve the API with gunicorn (applies pending migrations first)", lambda p: (
         p.add_argument("--host", default="127.0.0.1"), p.add_argument("--port", type=int, default=8000),
         p.add_argument("--workers", type=int, default=2)), cmd_serve),
+    ("new-plugin", "write the skeleton of a plugin (setup.cfg, plugin module, a passing test)",
+     lambda p: (p.add_argument("name"), p.add_argument("--directory", default=None)), cmd_new_plugin),
     ("worker", "run scheduled jobs and drain the outbox", lambda p: p.add_argument(
         "--once", action="store_true", help="run the due jobs once and exit"), cmd_worker),
     ("export-users", "write every user to a CSV file, with a progress bar", lambda p: p.add_argument(
         "--output", default="users.csv"), cmd_export_users),
 ]
+
+
+NO_CORE = {"new-plugin"}  # commands that need no database
 
 
 def build_parser(commands):
@@ -140,11 +186,17 @@ def main(argv=None):
     commands = CORE_COMMANDS + collect_list(pm, "sbcore_register_commands", key=lambda c: c[0])
     parser, handlers = build_parser(commands)
     args = parser.parse_args(argv)
+    if args.command in NO_CORE:
+        return handlers[args.command](None, args) or 0
     from .config import Config
     from .core import Core
+    from .errors import StartupError
     core = Core(Config.from_env(), pm=pm)
     try:
         return handlers[args.command](core, args) or 0
+    except StartupError as error:  # one line, naming what to do, never a traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     finally:
         if args.command != "serve":
             core.close()

@@ -54,14 +54,15 @@ class Config:
     bcrypt_rounds: int = 12
     # SB_URL_<APP> overrides of integrations' base URLs, keyed by lower-case app.
     url_overrides: dict = field(default_factory=dict)
+    # True when SB_PUBLIC_URL was not given: the URL then follows the port served on
+    public_url_from_port: bool = False
 
     @classmethod
     def from_env(cls, environ=None, env_file=".env"):
-        values = dict(DEFAULTS)
-        if env_file:
-            values.update(read_env_file(env_file))
-        values.update({k: v for k, v in (os.environ if environ is None else environ).items()
-                       if k.startswith("SB_")})
+        given = read_env_file(env_file) if env_file else {}
+        given.update({k: v for k, v in (os.environ if environ is None else environ).items()
+                      if k.startswith("SB_")})
+        values = dict(DEFAULTS, **given)
         worker = values["SB_WORKER"].strip().lower() or "inline"
         if worker not in ("inline", "off"):
             raise ValueError(f"SB_WORKER must be 'inline' or 'off', not {worker!r}")
@@ -69,7 +70,7 @@ class Config:
             database_url=values["SB_DATABASE_URL"],
             uploads_dir=values["SB_UPLOADS_DIR"],
             data_dir=values["SB_DATA_DIR"],
-            public_url=values["SB_PUBLIC_URL"].rstrip("/"),
+            public_url=(values["SB_PUBLIC_URL"] or DEFAULTS["SB_PUBLIC_URL"]).rstrip("/"),
             redis_url=values["SB_REDIS_URL"],
             worker=worker,
             secret_key=values["SB_SECRET_KEY"],
@@ -77,10 +78,22 @@ class Config:
             bcrypt_rounds=int(values["SB_BCRYPT_ROUNDS"]),
             url_overrides={k[len("SB_URL_"):].lower(): v.rstrip("/")
                            for k, v in values.items() if k.startswith("SB_URL_") and v},
+            public_url_from_port=not given.get("SB_PUBLIC_URL"),
         )
 
     def replace(self, **changes):
         return replace(self, **changes)
+
+    def serving(self, host, port):
+        """This configuration for a server on ``host:port``: unless SB_PUBLIC_URL was
+        given, the URLs the API hands out (widget, avatars, uploads) name that port."""
+        if not self.public_url_from_port:
+            return self
+        if host in ("", "0.0.0.0", "::", "[::]"):
+            host = "127.0.0.1"
+        elif ":" in host and not host.startswith("["):
+            host = f"[{host}]"
+        return self.replace(public_url=f"http://{host}:{port}")
 
     def upload_url(self, relative_path):
         return f"{self.public_url}/uploads/{relative_path}"

@@ -99,6 +99,23 @@ class Core:
         self.presence = make_presence(self.config.redis_url)
         self._secret_key = self.config.secret_key or None
         self.outbox_signal = threading.Event()  # set after a commit that wrote events
+        self.ready = False  # init() has run: the schema is current
+
+    def ensure_ready(self, migrate=True, report=None):
+        """Before serving: apply pending migrations (core and plugins) with ``init``, or,
+        with ``migrate=False``, refuse with one line naming the command. A half-made
+        schema is never served."""
+        if self.ready:
+            return
+        if not migrate:
+            from .migrations import pending
+            with dbmod.connection():
+                waiting = pending(self.pm, self.database)
+            if waiting:
+                raise StartupError(f"the database schema is not current ({len(waiting)} migrations "
+                                   "pending, e.g. " + f"{waiting[0].app} {waiting[0].number}): "
+                                   "run `sbcore init`")
+        self.init(report=report or log.info)
 
     # --- schema and secrets ---
 
@@ -119,6 +136,7 @@ class Core:
                                       value=json.dumps(secrets.token_urlsafe(48)))
                     report("generated the secret key")
                 ensure_bot(self.context())
+        self.ready = True
 
     @property
     def secret_key(self):
@@ -138,6 +156,12 @@ class Core:
     def function(self, name):
         function = self.functions.get(name)
         if function is None:
+            from .plugin_index import providing_distribution
+            distribution = providing_distribution(name) if isinstance(name, str) else None
+            if distribution:
+                raise ApiError("function-not-found", f"The function '{name}' comes with the plugin "
+                               f"{distribution}, which is not installed: pip install {distribution}",
+                               404)
             raise ApiError("function-not-found", f"There is no function named '{name}'.", 404)
         return function
 

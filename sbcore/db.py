@@ -122,6 +122,22 @@ def in_transaction_retrying(database, fn):
             time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
 
 
+def check_page(pagination, size):
+    """The offset of page ``pagination`` (from 0), ``size`` rows a page; a negative page,
+    or one whose offset no database can hold, is refused as an invalid argument."""
+    from .errors import invalid_argument
+    if pagination < 0:
+        raise invalid_argument("pagination", "expected 0 or more.")
+    if pagination * size > 2 ** 63 - 1:
+        raise invalid_argument("pagination", "the page is out of range.")
+    return pagination * size
+
+
+def page(query, pagination, size):
+    """Page ``pagination`` of ``query`` (see ``check_page``)."""
+    return query.limit(size).offset(check_page(pagination, size))
+
+
 def raw_dicts(query):
     """Run a peewee query and answer its rows as dicts of the database's own values
     (no model objects, no field converters): the fast path for list answers, whose

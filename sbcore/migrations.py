@@ -33,15 +33,38 @@ def pending(pm, database):
     return [m for m in migrations if (m.app, m.number) not in done]
 
 
+def applied_elsewhere(migration, attempts=20, pause=0.5):
+    """Whether another process (a sibling server worker starting at the same moment)
+    recorded ``migration``; waits a bounded while for its commit."""
+    import time
+    for attempt in range(attempts):
+        if AppliedMigration.select().where(AppliedMigration.app == migration.app,
+                                           AppliedMigration.number == migration.number).exists():
+            return True
+        if attempt < attempts - 1:
+            time.sleep(pause)
+    return False
+
+
 def apply_migrations(pm, database, report=print):
-    """Apply every pending migration; return the list applied."""
+    """Apply every pending migration; return the list applied. A migration that fails
+    because another process applied it at the same time is taken as applied."""
     applied = []
     migrator = migrator_for(database)
     for migration in pending(pm, database):
-        with database.atomic():
-            migration.apply(database, migrator)
-            AppliedMigration.create(app=migration.app, number=migration.number,
-                                    name=migration.name)
+        try:
+            with database.atomic():
+                migration.apply(database, migrator)
+                AppliedMigration.create(app=migration.app, number=migration.number,
+                                        name=migration.name)
+        except Exception as error:
+            if applied_elsewhere(migration):
+                continue
+            from .errors import StartupError
+            raise StartupError(
+                f"migration {migration.app} {migration.number} ({migration.name}) failed: "
+                f"{' '.join(str(error).split())}; the schema stays at the migration before it "
+                "(fix the cause, then run `sbcore init`)") from error
         report(f"applied {migration.app} {migration.number:04d} {migration.name}")
         applied.append(migration)
     return applied

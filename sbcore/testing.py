@@ -1,11 +1,23 @@
-"""pytest fixtures for sbcore and for plugin authors (loaded through the ``pytest11``
-entry point, so any project with sbcore installed has them).
+"""pytest fixtures for sbcore and for plugin authors. Opt-in: a project turns them on in
+its top conftest.py with ``pytest_plugins = ["sbcore.testing"]``; every fixture is named
+``sbcore_…`` so that none shadows a fixture of the project's own.
 
-- ``sbcore_plugins``: override to list the plugin modules under test.
-- ``pm``: a plugin manager with the core's plugins and ``sbcore_plugins``, no entry points.
-- ``core``: a ready core on a SQLite file in ``tmp_path``, or on ``SB_TEST_DATABASE_URL``.
-- ``admin_token`` and ``api``: falcon's TestClient posting urlencoded bodies as clients do.
-- ``assert_query_count``: pins how many SQL statements a block runs."""
+Declare what a test module needs with the ``sbcore`` marker::
+
+    pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True,
+                                    settings={"telegram-bots": [...]})
+
+- ``sbcore_plugins``: the plugin modules under test (the marker's ``plugins``, or override it).
+- ``sbcore_pm``: a plugin manager with the core's plugins and ``sbcore_plugins``, no entry points.
+- ``sbcore_config``: the configuration (SQLite in ``tmp_path`` or ``SB_TEST_DATABASE_URL``;
+  the marker's ``private_network=True`` relaxes the outbound guard for loopback and
+  ``responses``).
+- ``sbcore_core``: a ready core, with the marker's ``settings`` saved.
+- ``sbcore_admin_token``, ``sbcore_app``, ``sbcore_api`` (the Web API through falcon's
+  TestClient, posting urlencoded bodies as clients do), ``sbcore_http`` (the bare
+  TestClient: inbound webhooks), ``sbcore_widget`` (the visitor API).
+- ``sbcore_receiver``: a webhook receiver on loopback.
+- ``sbcore_assert_query_count``: pins how many SQL statements a block runs."""
 
 import json
 import logging
@@ -139,8 +151,19 @@ def count_queries():
         logger.setLevel(level)
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sbcore(plugins=[...], settings={...}, private_network=False): what the "
+        "sbcore_ fixtures set up for a test (sbcore.testing)")
+
+
+def _marker(request, name, default):
+    marker = request.node.get_closest_marker("sbcore")
+    return marker.kwargs.get(name, default) if marker else default
+
+
 @pytest.fixture
-def assert_query_count():
+def sbcore_assert_query_count():
     """``with assert_query_count(3): ...`` fails when the block runs another number of
     SQL statements (transaction control excluded)."""
     @contextmanager
@@ -156,28 +179,34 @@ def assert_query_count():
 
 
 @pytest.fixture
-def sbcore_plugins():
-    """Plugin modules to register besides the core's (plugin test suites override it)."""
-    return []
+def sbcore_plugins(request):
+    """Plugin modules to register besides the core's: the ``sbcore`` marker's ``plugins``
+    (or override this fixture)."""
+    return list(_marker(request, "plugins", ()))
 
 
 @pytest.fixture
-def pm(sbcore_plugins):
+def sbcore_pm(sbcore_plugins):
     from .plugins import get_plugin_manager
     return get_plugin_manager(load_entrypoints=False, plugins=sbcore_plugins)
 
 
 @pytest.fixture
-def database_url(tmp_path):
+def sbcore_database_url(tmp_path):
     return os.environ.get(TEST_DATABASE_ENV) or f"sqlite:///{tmp_path}/sbcore.db"
 
 
-@pytest.fixture
-def sb_config(tmp_path, database_url):
+def make_config(request, tmp_path, database_url):
+    """The test configuration: files in ``tmp_path``, no worker thread, cheap bcrypt."""
     return Config(database_url=database_url, uploads_dir=str(tmp_path / "uploads"),
                   data_dir=str(tmp_path / "data"),
                   public_url="http://testserver", worker="off",
-                  bcrypt_rounds=4)
+                  bcrypt_rounds=4, allow_private_network=bool(_marker(request, "private_network", False)))
+
+
+@pytest.fixture
+def sbcore_config(request, tmp_path, sbcore_database_url):
+    return make_config(request, tmp_path, sbcore_database_url)
 
 
 def reset_server_database(core):
@@ -211,44 +240,56 @@ def reset_server_database(core):
 
 
 @pytest.fixture
-def core(pm, sb_config):
+def sbcore_core(request, sbcore_pm, sbcore_config):
     from .core import Core
-    instance = Core(sb_config, pm=pm)
-    if not sb_config.database_url.startswith("sqlite"):
+    instance = Core(sbcore_config, pm=sbcore_pm)
+    if not sbcore_config.database_url.startswith("sqlite"):
         reset_server_database(instance)
     instance.init(report=lambda line: None)
+    settings = _marker(request, "settings", {})
+    if settings:
+        with dbmod.connection():
+            for setting_id, value in settings.items():
+                instance.settings.set(setting_id, value)
     yield instance
     instance.close()
 
 
 @pytest.fixture
-def ctx(core):
+def sbcore_ctx(sbcore_core):
     """A context with an open connection, for calling domain code directly."""
     with dbmod.connection():
-        yield core.context()
+        yield sbcore_core.context()
 
 
 @pytest.fixture
-def admin_token(core):
+def sbcore_admin_token(sbcore_core):
     from .cli import create_admin
-    return create_admin(core, "admin@example.com", "admin-password", "Ada", "Admin", None).token
+    return create_admin(sbcore_core, "admin@example.com", "admin-password", "Ada", "Admin", None).token
 
 
 @pytest.fixture
-def app(core):
+def sbcore_app(sbcore_core):
     from .web import create_app
-    return create_app(core=core, start_worker=False)
+    return create_app(core=sbcore_core, start_worker=False)
 
 
 @pytest.fixture
-def api(app, admin_token):
-    return ApiClient(app, admin_token)
+def sbcore_api(sbcore_app, sbcore_admin_token):
+    return ApiClient(sbcore_app, sbcore_admin_token)
 
 
 @pytest.fixture
-def widget(app):
+def sbcore_http(sbcore_app):
+    """falcon's TestClient on the app: inbound webhooks, pages, any path."""
+    from falcon.testing import TestClient
+    return TestClient(sbcore_app)
+
+
+@pytest.fixture
+def sbcore_widget(sbcore_app):
     """A visitor's chat widget, not yet registered (``widget.register()``)."""
-    return WidgetClient(app)
+    return WidgetClient(sbcore_app)
 
 
 def offline(core, *user_ids):
@@ -274,43 +315,34 @@ def agents_offline(core):
 # --- the reference's documented shapes ---
 
 def reference_dir():
-    """``shared/reference`` beside the checkout (or ``SB_REFERENCE_DIR``), or None."""
+    """The project's copy of the reference facts (``tests/reference`` of the checkout,
+    written by ``tools/make_reference.py``); tests never read the reference beside the checkout."""
     from pathlib import Path
-    candidates = [os.environ.get("SB_REFERENCE_DIR")]
-    here = Path.cwd()
-    for base in [here, *here.parents]:
-        candidates.append(str(base / "shared" / "reference"))
-        candidates.append(str(base.parent / "shared" / "reference"))
-    for candidate in candidates:
-        if candidate and os.path.isfile(os.path.join(candidate, "functions.txt")):
-            return candidate
-    return None
+    return str(Path(__file__).resolve().parents[1] / "tests" / "reference")
+
+
+def _reference_file(name):
+    path = os.path.join(reference_dir(), name)
+    if not os.path.isfile(path):
+        raise AssertionError(f"{path} is missing: sbcore's own tests run from a checkout "
+                             "(the file is written by tools/make_reference.py)")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def reference_functions():
-    import re
-    folder = reference_dir()
-    if folder is None:
-        pytest.skip("shared/reference not found beside the checkout (set SB_REFERENCE_DIR)")
-    with open(os.path.join(folder, "functions.json"), encoding="utf-8") as handle:
-        entries = json.load(handle)
-    result = {}
-    for entry in entries:
-        examples = []
-        for text in entry["examples"]:
-            text = re.sub(r",\s*\.\.\.\s*(?=[\]\}])", "", text)
-            text = re.sub(r"\.\.\.", "", text)
-            try:
-                examples.append(json.loads(text))
-            except ValueError:
-                continue
-        result[entry["name"]] = dict(entry, parsed=examples)
-    return result
+    """Every reference function by name: description, arguments, notes and ``examples``
+    (its example answers as JSON values)."""
+    return {entry["name"]: entry for entry in _reference_file("functions.json")}
+
+
+def reference_function_names():
+    return [entry["name"] for entry in _reference_file("functions.json")]
 
 
 def reference_example(name):
     """The reference's example answer of ``name`` (the ``response`` when enveloped)."""
-    examples = reference_functions()[name]["parsed"]
+    examples = reference_functions()[name]["examples"]
     assert examples, f"the reference has no parseable example for {name}"
     example = examples[0]
     if isinstance(example, dict) and "success" in example and "response" in example:
@@ -344,15 +376,10 @@ def assert_shape(value, example, path="response"):
 
 def reference_webhook(name):
     """The reference's example body of webhook ``name``."""
-    import re
-    folder = reference_dir()
-    if folder is None:
-        pytest.skip("shared/reference not found beside the checkout (set SB_REFERENCE_DIR)")
-    with open(os.path.join(folder, "support-board-web-api.txt"), encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith('{ "function": "%s"' % name):
-                return json.loads(re.sub(r"\\/", "/", line))
-    raise AssertionError(f"no example of the webhook {name}")
+    bodies = _reference_file("webhooks.json")
+    if name not in bodies:
+        raise AssertionError(f"no example of the webhook {name}")
+    return bodies[name]
 
 
 class Receiver:
@@ -399,7 +426,7 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def sbcore_receiver():
     server = Receiver()
     yield server
     server.close()

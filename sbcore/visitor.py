@@ -268,7 +268,8 @@ def save_upload(ctx, file: dict):
 def new_conversation(ctx, title: str = "", department: int | None = None):
     if department is not None and department not in {
             int(d.get("department-id", -1)) for d in ctx.settings.get("departments")
-            if str(d.get("department-id", "")).isdigit()}:
+            if str(d.get("department-id", "")).isascii()
+            and str(d.get("department-id", "")).isdigit()}:
         raise invalid_argument("department", "not one of the departments.")
     return conversation_fns.new_conversation(ctx, ctx.visitor.id, title=title, department=department)
 

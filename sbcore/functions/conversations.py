@@ -3,6 +3,7 @@
 from peewee import fn
 
 from .. import conversations as C
+from .. import db as dbmod
 from .. import users as U
 from ..errors import ApiError, invalid_argument
 from ..hooks import hookimpl
@@ -53,8 +54,7 @@ def get_conversation(ctx, conversation_id: int, user_id: int | None = None):
 def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = None,
                       routing: bool = False, routing_unassigned: bool = False,
                       department: int | None = None, source: str = "", tag: str = ""):
-    if pagination < 0:
-        raise invalid_argument("pagination", "expected 0 or more.")
+    dbmod.check_page(pagination, C.PAGE_SIZE)
     query = C.list_query()
     if status_code in (None, ""):
         query = query.where(Conversation.box == 0)  # the inbox: not archived, not trashed
@@ -69,7 +69,7 @@ def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = 
         query = query.where((Conversation.tags == tag) | Conversation.tags.startswith(tag + ",")
                             | Conversation.tags.endswith("," + tag) | Conversation.tags.contains(f",{tag},"))
     query = routing_filter(ctx, query, routing, routing_unassigned)
-    return C.list_rows(C.newest_first(query).limit(C.PAGE_SIZE).offset(pagination * C.PAGE_SIZE))
+    return C.list_rows(dbmod.page(C.newest_first(query), pagination, C.PAGE_SIZE))
 
 
 @functions("get-new-conversations", role=AGENT)

@@ -7,6 +7,7 @@ import os
 from PIL import Image, ImageDraw, ImageFont
 
 from .. import uploads
+from ..errors import invalid_argument
 from ..hooks import hookimpl
 from ..models import User, UserDetail
 from ..registry import AGENT, FunctionSet, IdList
@@ -97,6 +98,8 @@ def count_for_export(user_ids=None):
 
 @functions("csv-users")
 def csv_users(ctx, user_ids: IdList | bool = False):
+    if user_ids is True:
+        raise invalid_argument("user_ids", "expected an array of IDs, or false for all.")
     relative, path = uploads.new_file(ctx.config, "exports", ".csv")
     try:
         export_users(ctx, path, None if user_ids is False else user_ids)

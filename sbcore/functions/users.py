@@ -4,10 +4,11 @@ from datetime import datetime
 
 from peewee import fn
 
+from .. import db as dbmod
 from .. import users as U
 from ..errors import ApiError, invalid_argument
 from ..models import User, UserDetail
-from ..registry import AGENT, FunctionSet, IdList, Json
+from ..registry import AGENT, FunctionSet, IdList, Json, convert
 
 functions = FunctionSet()
 
@@ -18,7 +19,7 @@ sbcore_register_functions = functions.hook()
 def parse_since(value):
     """A "new since" argument: an id, or a UTC date or date and time."""
     text = str(value).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
@@ -114,6 +115,8 @@ def get_users(ctx, sorting: list | str | None = None, user_types: list | None = 
     query = User.select().where(U.not_bot())
     if user_types:
         query = query.where(User.user_type.in_(U.check_user_types(user_types)))
+    if user_ids is True:
+        raise invalid_argument("user_ids", "expected an array of IDs, or false for all.")
     if user_ids not in (False, None):
         query = query.where(User.id.in_(list(user_ids) or [0]))
     if search.strip():
@@ -121,12 +124,9 @@ def get_users(ctx, sorting: list | str | None = None, user_types: list | None = 
         if condition is None:
             return []
         query = query.where(condition)
-    if pagination < 0:
-        raise invalid_argument("pagination", "expected 0 or more.")
     for slug in extra if isinstance(extra, list) else ():  # refused even when no row matches
         U.check_slug(slug)
-    rows = U.list_users(query.order_by(*sort_order(sorting))
-                        .limit(U.PAGE_SIZE).offset(pagination * U.PAGE_SIZE))
+    rows = U.list_users(dbmod.page(query.order_by(*sort_order(sorting)), pagination, U.PAGE_SIZE))
     return with_extra(rows, extra)
 
 
@@ -150,8 +150,7 @@ def get_users_with_details(ctx, details: list, user_ids: Json = False):
     elif user_ids == "agents":
         agents_only = True
     else:
-        ids = IdList(int(i) for i in (user_ids if isinstance(user_ids, list)
-                                      else str(user_ids).split(",")) if str(i).strip())
+        ids = convert("user_ids", IdList, user_ids)
     result = {}
     for slug in details:
         U.check_slug(slug)

@@ -7,7 +7,7 @@ import falcon
 from ..core import Core
 from ..errors import ApiError
 from ..registry import collect_list
-from . import widget
+from . import openapi, widget
 from .resources import (ApiResource, HealthResource, StaticResource, UploadsResource,
                         envelope, error_envelope)
 
@@ -43,10 +43,12 @@ class App(falcon.App):
     sbcore_worker_stop = None
 
 
-def create_app(config=None, core=None, start_worker=None):
+def create_app(config=None, core=None, start_worker=None, migrate=True):
     """The WSGI app for ``config`` (or an existing ``core``), for gunicorn or for
-    mounting inside another application."""
+    mounting inside another application. Pending migrations (core and plugins) are
+    applied first; with ``migrate=False`` a schema that is not current stops it."""
     core = core or Core(config)
+    core.ensure_ready(migrate=migrate)
     app = App(cors_enable=False)
     app.req_options.strip_url_path_trailing_slash = True
     app.add_error_handler(Exception, handle_unexpected)
@@ -59,6 +61,8 @@ def create_app(config=None, core=None, start_worker=None):
     app.add_route("/health", HealthResource(core))
     app.add_route("/uploads/{path:path}", UploadsResource(core))
     app.add_route("/static/{name}", StaticResource())
+    app.add_route("/openapi.json", openapi.OpenApiResource(core))
+    app.add_route("/docs", openapi.DocsResource(core))
     widget.add_routes(app, core)
     for path, resource in collect_list(core.pm, "sbcore_register_routes", core=core):
         app.add_route(path, resource)

@@ -86,7 +86,7 @@ def _put_bracketed(fields, key, value):
 
 def _next_index(node):
     """PHP's ``[]``: the next integer key of the array, as a string key here."""
-    numbers = [int(k) for k in node if isinstance(k, str) and k.isdigit()]
+    numbers = [int(k) for k in node if isinstance(k, str) and k.isascii() and k.isdigit()]
     return str(max(numbers) + 1 if numbers else 0)
 
 
@@ -95,7 +95,7 @@ def _php_arrays(value):
     if not isinstance(value, dict):
         return value
     value = {k: _php_arrays(v) for k, v in value.items()}
-    if value and all(k.isdigit() for k in value) and \
+    if value and all(k.isascii() and k.isdigit() for k in value) and \
             sorted(int(k) for k in value) == list(range(len(value))):
         return [value[str(i)] for i in range(len(value))]
     return value

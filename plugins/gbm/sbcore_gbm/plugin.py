@@ -1,22 +1,10 @@
-"""The Google Business Messages plugin's hook implementations (the logic is in functions.py)."""
+"""The Google Business Messages plugin: one declaration (the logic is in functions.py)."""
 
-from sbcore import channels, hookimpl
+from sbcore.channels import ChannelPlugin
 
 from . import functions as F
 
-sbcore_register_functions = F.functions.hook()
-
-
-@hookimpl
-def sbcore_register_settings():
-    return F.SETTINGS
-
-
-@hookimpl
-def sbcore_register_routes(core):
-    return [channels.route("/channels/gbm", F.Webhook(core))]
-
-
-@hookimpl
-def sbcore_channel_send(ctx, conversation, message, attachments):
-    return F.channel_send(ctx, conversation, message, attachments)
+channel = ChannelPlugin(
+    "gbm", functions=F.functions, settings=F.SETTINGS,
+    routes={"/channels/gbm": F.Webhook}, send=F.channel_send,
+)

@@ -21,7 +21,7 @@ from sbcore.models import ChannelMessage, Message
 from sbcore.plugins import get_plugin_manager
 from sbcore.registry import collect_functions
 from sbcore.testing import reference_example
-from sbcore_gbm import plugin
+from sbcore_gbm.plugin import channel as plugin
 
 API = "https://businessmessages.googleapis.com/v1"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -54,14 +54,7 @@ def user_message(message_id="4DD3C8CE-0B8E-4A6C-B3FB-3D6F2B5C2D40", **content):
             "sendTime": "2021-06-18T14:44:56.656745Z"}
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture
@@ -271,6 +264,6 @@ def test_a_failed_reply_is_a_502_and_stays_with_its_failure(api, client, configu
 
 def test_the_plugin_installs_and_uninstalls_on_its_own():
     assert collect_functions(get_plugin_manager(load_entrypoints=False, plugins=[plugin]))[
-        "gbm-send-message"].owner == "sbcore_gbm.plugin"
+        "gbm-send-message"].owner == "gbm"
     assert "gbm-send-message" not in collect_functions(get_plugin_manager(load_entrypoints=False))
     assert "gbm-send-message" in collect_functions(get_plugin_manager(load_entrypoints=True))

@@ -45,14 +45,7 @@ def detected(language, confidence=0.9882):
     return {"data": {"detections": [[{"language": language, "isReliable": False, "confidence": confidence}]]}}
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sbcore.models import ChannelMessage, Message
 from sbcore.plugins import get_plugin_manager
 from sbcore.registry import collect_functions
 from sbcore.testing import assert_shape, reference_example
-from sbcore_line import plugin
+from sbcore_line.plugin import channel as plugin
 
 API = "https://api.line.me"
 DATA = "https://api-data.line.me"
@@ -51,14 +51,7 @@ def text(message_id="468789577898262530", words="Hello, I need help", **kwargs):
     return body(event({"type": "text", "id": message_id, "quoteToken": "q3Plxr4AgKd", "text": words}, **kwargs))
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture
@@ -284,6 +277,6 @@ def test_messaging_platforms_send_message(api, client, configured):
 
 def test_the_plugin_installs_and_uninstalls_on_its_own():
     assert collect_functions(get_plugin_manager(load_entrypoints=False, plugins=[plugin]))[
-        "line-send-message"].owner == "sbcore_line.plugin"
+        "line-send-message"].owner == "line"
     assert "line-send-message" not in collect_functions(get_plugin_manager(load_entrypoints=False))
     assert "line-send-message" in collect_functions(get_plugin_manager(load_entrypoints=True))

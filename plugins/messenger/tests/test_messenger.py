@@ -17,7 +17,7 @@ from sbcore.models import ChannelMessage, Message
 from sbcore.plugins import get_plugin_manager
 from sbcore.registry import collect_functions
 from sbcore.testing import assert_shape, reference_example
-from sbcore_messenger import plugin
+from sbcore_messenger.plugin import channel as plugin
 
 GRAPH = "https://graph.facebook.com/v21.0"
 PAGE_ID = "107728715447892"
@@ -43,14 +43,7 @@ def text(mid="mid.1457764197618:41d102a3e1ae206a38", body="hello, world!"):
     return page_event({"mid": mid, "text": body})
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture
@@ -276,5 +269,5 @@ def test_messaging_platforms_send_message_with_a_page_id(api, client, configured
 
 def test_the_plugin_installs_and_uninstalls_on_its_own():
     assert collect_functions(get_plugin_manager(load_entrypoints=False, plugins=[plugin]))[
-        "messenger-send-message"].owner == "sbcore_messenger.plugin"
+        "messenger-send-message"].owner == "messenger"
     assert "messenger-send-message" not in collect_functions(get_plugin_manager(load_entrypoints=False))

@@ -27,14 +27,7 @@ INVALID_KEY = {"error": {"message": "Incorrect API key provided: sk-proj-*******
                          "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture

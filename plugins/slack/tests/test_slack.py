@@ -63,14 +63,7 @@ MEMBERS = [member("U328T701Z", "Support Schio", "ada@example.com"),
            member("U0GONE000", "Gone Away", "gone@example.com", deleted=True)]
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture

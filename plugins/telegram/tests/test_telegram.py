@@ -13,7 +13,7 @@ from sbcore.models import ChannelMessage, Message
 from sbcore.plugins import get_plugin_manager
 from sbcore.registry import collect_functions
 from sbcore.testing import assert_shape, reference_example
-from sbcore_telegram import plugin
+from sbcore_telegram.plugin import channel as plugin
 
 API = "https://api.telegram.org"
 TOKEN = "21202173:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -41,14 +41,7 @@ def update(message_id=1365, **content):
     return {"update_id": 10000 + message_id, "message": message}
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture
@@ -251,7 +244,7 @@ def test_the_command_sets_each_bots_webhook(configured):
 
 def test_the_plugin_installs_and_uninstalls_on_its_own():
     assert collect_functions(get_plugin_manager(load_entrypoints=False, plugins=[plugin]))[
-        "telegram-send-message"].owner == "sbcore_telegram.plugin"
+        "telegram-send-message"].owner == "telegram"
     assert "telegram-send-message" not in collect_functions(get_plugin_manager(load_entrypoints=False))
     from sbcore.registry import collect_list
     commands = collect_list(get_plugin_manager(load_entrypoints=False, plugins=[plugin]), "sbcore_register_commands")

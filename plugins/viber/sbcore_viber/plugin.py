@@ -1,28 +1,12 @@
-"""The Viber plugin's hook implementations (the logic is in functions.py)."""
+"""The Viber plugin: one declaration (the logic is in functions.py)."""
 
-from sbcore import channels, hookimpl
+from sbcore.channels import ChannelPlugin
 
 from . import functions as F
 
-sbcore_register_functions = F.functions.hook()
-
-
-@hookimpl
-def sbcore_register_settings():
-    return F.SETTINGS
-
-
-@hookimpl
-def sbcore_register_routes(core):
-    return [channels.route("/channels/viber", F.Webhook(core))]
-
-
-@hookimpl
-def sbcore_channel_send(ctx, conversation, message, attachments):
-    return F.channel_send(ctx, conversation, message, attachments)
-
-
-@hookimpl
-def sbcore_register_commands():
-    return [("viber-set-webhook", "point the Viber bot's webhook at this server (SB_PUBLIC_URL)",
-             lambda parser: None, lambda core, args: F.set_webhook(core))]
+channel = ChannelPlugin(
+    "viber", functions=F.functions, settings=F.SETTINGS,
+    routes={"/channels/viber": F.Webhook}, send=F.channel_send,
+    commands=[("viber-set-webhook", "point the Viber bot's webhook at this server (SB_PUBLIC_URL)",
+               lambda parser: None, lambda core, args: F.set_webhook(core))],
+)

@@ -16,7 +16,7 @@ from sbcore.models import ChannelMessage, Message
 from sbcore.plugins import get_plugin_manager
 from sbcore.registry import collect_functions
 from sbcore.testing import assert_shape, reference_example
-from sbcore_viber import plugin
+from sbcore_viber.plugin import channel as plugin
 
 API = "https://chatapi.viber.com/pa"
 TOKEN = "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9"
@@ -36,14 +36,7 @@ def message(token=4912661846655238145, **content):
                                    "tracking_data": "tracking data"}}
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture
@@ -255,6 +248,6 @@ def test_the_command_sets_the_webhook(configured):
 
 def test_the_plugin_installs_and_uninstalls_on_its_own():
     assert collect_functions(get_plugin_manager(load_entrypoints=False, plugins=[plugin]))[
-        "viber-send-message"].owner == "sbcore_viber.plugin"
+        "viber-send-message"].owner == "viber"
     assert "viber-send-message" not in collect_functions(get_plugin_manager(load_entrypoints=False))
     assert "viber-send-message" in collect_functions(get_plugin_manager(load_entrypoints=True))

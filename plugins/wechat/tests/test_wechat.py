@@ -17,7 +17,7 @@ from sbcore.models import Message
 from sbcore.plugins import get_plugin_manager
 from sbcore.registry import collect_functions
 from sbcore.testing import reference_example
-from sbcore_wechat import plugin
+from sbcore_wechat.plugin import channel as plugin
 from sbcore_wechat.models import WechatToken
 
 API = "https://api.weixin.qq.com"
@@ -46,14 +46,7 @@ def signed(token=SERVER_TOKEN, timestamp="1700000000", nonce="8e4a1b"):
     return {"signature": signature, "timestamp": timestamp, "nonce": nonce}
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture
@@ -279,6 +272,6 @@ def test_a_failed_reply_is_a_502_and_stays_with_its_failure(api, client, configu
 
 def test_the_plugin_installs_and_uninstalls_on_its_own():
     assert collect_functions(get_plugin_manager(load_entrypoints=False, plugins=[plugin]))[
-        "wechat-send-message"].owner == "sbcore_wechat.plugin"
+        "wechat-send-message"].owner == "wechat"
     assert "wechat-send-message" not in collect_functions(get_plugin_manager(load_entrypoints=False))
     assert "wechat-send-message" in collect_functions(get_plugin_manager(load_entrypoints=True))

@@ -15,7 +15,7 @@ from sbcore.models import ChannelMessage, Message
 from sbcore.plugins import get_plugin_manager
 from sbcore.registry import collect_functions
 from sbcore.testing import assert_shape, reference_example
-from sbcore_whatsapp import plugin
+from sbcore_whatsapp.plugin import channel as plugin
 
 GRAPH = "https://graph.facebook.com/v21.0"
 PHONE_ID = "106540352242922"
@@ -47,14 +47,7 @@ def text_message(message_id="wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzO
                                        "type": "text", "text": {"body": body}}]})
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture
@@ -292,7 +285,7 @@ def test_messaging_platforms_send_message(api, client, configured):
 def test_the_plugin_installs_and_uninstalls_on_its_own(sb_config):
     with_plugin = collect_functions(get_plugin_manager(load_entrypoints=False, plugins=[plugin]))
     without = collect_functions(get_plugin_manager(load_entrypoints=False))
-    assert with_plugin["whatsapp-send-message"].owner == "sbcore_whatsapp.plugin"
+    assert with_plugin["whatsapp-send-message"].owner == "whatsapp"
     assert "whatsapp-send-message" not in without
     installed = collect_functions(get_plugin_manager(load_entrypoints=True))
     assert "whatsapp-send-message" in installed  # the distribution's entry point

@@ -50,9 +50,7 @@ HAND_WRITTEN = (
     's:21:"chosen_payment_method";s:0:"";}')
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
+pytestmark = pytest.mark.sbcore(plugins=[plugin])
 
 
 def server():

@@ -53,14 +53,7 @@ def product(id=794, name="Premium Quality", stock_status="instock", rating_count
             "attributes": [], **extra}
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)  # responses fakes the network
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @pytest.fixture
