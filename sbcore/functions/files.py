@@ -95,7 +95,7 @@ def count_for_export(user_ids=None):
     return query.count()
 
 
-@functions("csv-users")
+@functions("csv-users", spellings={"user_ids": ("users_id",)})
 def csv_users(ctx, user_ids: IdList | bool = False):
     relative, path = uploads.new_file(ctx.config, "exports", ".csv")
     try:

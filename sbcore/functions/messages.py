@@ -11,7 +11,7 @@ from .. import conversations as C
 from .. import mail, notifications
 from .. import uploads
 from .. import users as U
-from ..db import utcnow
+from ..db import format_datetime, utcnow
 from ..errors import ApiError, invalid_argument
 from ..hooks import hookimpl
 from ..models import BotMessageSent, Conversation, Message, ReportRow, User
@@ -72,8 +72,11 @@ def send_message(ctx, user_id: int, conversation_id: int, message: str = "",
                  attachments: list | None = None, conversation_status_code: str | int | None = None,
                  payload: dict | None = None, queue: bool = False, recipient_id: int | None = None):
     sent = send(ctx, user_id, conversation_id, message, attachments, payload, conversation_status_code)
-    return {"status": "success", "message-id": sent.id, "queue": False,
-            "notifications": notifications.queued_channels(ctx), "message": sent.message}
+    # the union of 3.8's answer (id, human_takeover_active) and the reference's
+    # (status, message-id)
+    return {"id": sent.id, "queue": False, "human_takeover_active": False,
+            "notifications": notifications.queued_channels(ctx), "message": sent.message,
+            "status": "success", "message-id": sent.id}
 
 
 @functions("update-message", role=AGENT)
@@ -147,16 +150,19 @@ def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | No
 @functions("get-last-message", role=AGENT)
 def get_last_message(ctx, conversation_id: int, exclude_message: str | bool = False,
                      user_id: int | bool = False):
-    query = Message.select(Message.message, Message.attachments, Message.payload).where(
-        Message.conversation == conversation_id)
+    query = Message.select().where(Message.conversation == conversation_id)
     if exclude_message is not False:
         query = query.where(Message.message != exclude_message)
     if user_id is not False:
         query = query.where(Message.user == user_id)
     last = query.order_by(Message.id.desc()).first()
     if last is None:
-        return False
-    return {"message": last.message, "attachments": last.attachments, "payload": last.payload}
+        return ""  # Support Board 3.8's answer for a conversation without messages
+    # 3.8's whole row, every value a string
+    return {"id": str(last.id), "user_id": str(last.user_id), "message": last.message,
+            "creation_time": format_datetime(last.creation_time),
+            "status_code": str(last.status_code), "attachments": last.attachments,
+            "payload": last.payload, "conversation_id": str(last.conversation_id)}
 
 
 @functions("transcript", role=AGENT)

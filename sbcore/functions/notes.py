@@ -17,8 +17,7 @@ sbcore_register_functions = functions.hook()
 
 @functions("get-notes", role=AGENT)
 def get_notes(ctx, conversation_id: int):
-    notes = Note.select().where(Note.conversation == conversation_id).order_by(Note.id)
-    return [{"id": n.id, "user_id": str(n.user_id), "name": n.name, "message": n.message} for n in notes]
+    return C.note_rows(conversation_id)
 
 
 @functions("add-note", role=AGENT)
@@ -51,6 +50,8 @@ def set_rating(ctx, settings: Json = None, payload: dict | None = None, message_
         conversation_id, rating = int(conversation_id), int(rating)
     except (TypeError, ValueError):
         raise invalid_argument("settings", '{"settings": {"conversation_id": ID, "rating": 0 or 1}}.')
+    if rating == -1:
+        rating = 0  # Support Board 3.8 sends a negative rating as -1
     if rating not in (0, 1):
         raise invalid_argument("settings", "the rating is 1 (positive) or 0 (negative).")
     conversation = C.require_conversation(conversation_id)

@@ -211,7 +211,12 @@ def newsletter(ctx, email: str, first_name: str = "", last_name: str = ""):
     for name, value in (("first_name", first_name), ("last_name", last_name)):
         if len(value) > 191:
             raise invalid_argument(name, "at most 191 characters.")
-    options = active_options(ctx, "newsletter", ("key",))
+    try:
+        options = active_options(ctx, "newsletter", ("key",))
+    except ApiError as error:
+        if error.code == "newsletter-not-active":
+            return False  # as Support Board 3.8 answers when no service is on
+        raise
     service = options["newsletter-service"]
     subscribe = newsletters.SERVICES[service][1]
     return subscribe(ctx.config, service_url(ctx, "newsletter", f"newsletter-{service}-url"),
