@@ -306,8 +306,12 @@ def add_message(ctx, sender, conversation, text_value, attachments="", payload="
     if sender.user_type in AGENT_TYPES:
         note_agent_reply(conversation.id, sender.id, now)
     if "status_code" in changes:
-        ctx.hook.sbcore_on_conversation_updated(ctx=ctx, conversation=conversation,
-                                                changes={"status_code": status})
+        ctx.status_from_message = True  # the webhook sends a computed status as 3.8 does
+        try:
+            ctx.hook.sbcore_on_conversation_updated(ctx=ctx, conversation=conversation,
+                                                    changes={"status_code": status})
+        finally:
+            ctx.status_from_message = False
     ctx.hook.sbcore_on_message_sent(ctx=ctx, message=message, conversation=conversation)
     if sender.user_type not in AGENT_TYPES and sender.user_type != "bot" \
             and ctx.hook.sbcore_bot_reply.get_hookimpls():

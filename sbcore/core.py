@@ -34,6 +34,8 @@ class Context:
         self.presence = core.presence
         self.caller_id = caller_id
         self.events_emitted = 0
+        # true while a message's own status change is announced (webhook types follow 3.8)
+        self.status_from_message = False
         self._deferred = None
         self._after_commit = None
 
