@@ -17,6 +17,7 @@ from .plugins import get_plugin_manager
 from .presence import make_presence
 from .registry import collect_functions, collect_list
 from .settings import SettingsStore
+from .support_board import with_catalogue
 
 log = logging.getLogger("sbcore")
 
@@ -94,8 +95,8 @@ class Core:
         self.config = config or Config.from_env()
         self.pm = pm or get_plugin_manager(load_entrypoints=load_entrypoints)
         self.functions = collect_functions(self.pm)
-        self.settings = SettingsStore(collect_list(self.pm, "sbcore_register_settings",
-                                                   key=lambda s: s.id))
+        self.settings = SettingsStore(with_catalogue(collect_list(
+            self.pm, "sbcore_register_settings", key=lambda s: s.id)))
         self.models = collect_list(self.pm, "sbcore_register_models")
         self.database = dbmod.init_database(self.config.database_url)
         self.presence = make_presence(self.config.redis_url)
