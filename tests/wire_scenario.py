@@ -23,6 +23,8 @@ def prepare(api):
     conversation = api.ok("new-conversation", user_id=values["user"], title="Hello", tags="a,b")
     values["conversation"] = conversation["details"]["id"]
     values["conversation2"] = api.ok("new-conversation", user_id=values["lead"])["details"]["id"]
+    api.ok("send-message", user_id=values["lead"], conversation_id=values["conversation2"],
+           message="Anyone there?")
     sent = api.ok("send-message", user_id=values["user"], conversation_id=values["conversation"],
                   message="Hi there")
     values["message"] = sent["id"]
@@ -38,7 +40,7 @@ def prepare(api):
                          "department-color": "red", "department-image": ""}],
         "saved-replies": [{"reply-name": "hi", "reply-text": "Hello!"}]})
     api.ok("save-articles-categories", categories=[{"id": "c1", "title": "General"}])
-    articles = api.ok("save-articles", articles=[{"title": "First article", "content": "Some text",
+    api.ok("save-articles", articles=[{"title": "First article", "content": "Some text",
                                                    "categories": ["c1"]}])
     values["article"] = api.ok("get-articles")[0]["id"]
     values["now"] = "2000-01-01 00:00:00"
@@ -138,6 +140,11 @@ CALLS = {
     "delete-message": {"message_id": "$message"},
     "delete-user": {"user_id": "$spare"},
     "delete-users": {"user_ids": ["$spare2"]},
+    "get-translations": {},
+    "automations-save": {"automations": {"messages": []}},
+    "automations-is-sent": {"user_id": "$user", "automation_id": {"id": "1"}},
+    "push-notification": {"title": "Hi", "message": "Hello", "interests": ""},
+    "delete-leads": {},
 }
 
 
