@@ -290,6 +290,22 @@ def send(config, settings, event, sender_url, session):
     return f"HTTP {response.status_code}: {response.text[:200]}"
 
 
+def ordered_chains(events):
+    """The events of one conversation in the order they were written (one after the
+    other, as Support Board 3.8 posts conversation-status-updated before message-sent);
+    other events each on their own, so that the chains go out in parallel."""
+    chains = {}
+    for event in sorted(events, key=lambda e: e.id):
+        try:
+            data = json.loads(event.data)
+        except ValueError:
+            data = None
+        conversation = data.get("conversation_id") if isinstance(data, dict) else None
+        key = ("conversation", str(conversation)) if conversation not in (None, "") else ("event", event.id)
+        chains.setdefault(key, []).append(event)
+    return list(chains.values())
+
+
 def deliver_pending(core, owner=OWNER, limit=BATCH):
     """Send every due event once; return (delivered, failed attempts)."""
     ctx = core.context()
@@ -299,9 +315,14 @@ def deliver_pending(core, owner=OWNER, limit=BATCH):
     if not events:
         return 0, 0
     session = outbound.new_session(core.config)
+
+    def send_chain(chain):
+        return [send(core.config, settings, e, core.config.public_url, session) for e in chain]
+    chains = ordered_chains(events)
     with ThreadPoolExecutor(max_workers=SENDERS) as pool:
-        errors = list(pool.map(lambda e: send(core.config, settings, e, core.config.public_url, session),
-                               events))
+        sent = dict(zip((id(e) for chain in chains for e in chain),
+                        (error for errors in pool.map(send_chain, chains) for error in errors)))
+    errors = [sent[id(e)] for e in events]
     delivered = failed = 0
     with dbmod.connection():
         for event, error in zip(events, errors):

@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from peewee import fn
 from standardwebhooks import Webhook
 
 from sbcore import db as dbmod
@@ -80,14 +81,19 @@ def test_a_message_that_moves_the_status_announces_it_first_as_3_8(api, core, ho
     while deliver(core)[0]:
         pass
     receiver.requests.clear()
+    with dbmod.connection():
+        last = Event.select(fn.MAX(Event.id)).scalar() or 0
     api.ok("send-message", user_id=visitor, conversation_id=cid, message="Help")  # status 1 -> 2
     api.ok("send-message", user_id=visitor, conversation_id=cid, message="Again")  # stays 2
+    with dbmod.connection():  # the order of the outbox is the order of delivery's first try
+        names = [e.name for e in Event.select().where(Event.id > last).order_by(Event.id)]
+    assert names == ["conversation-status-updated", "message-sent", "message-sent"]
     while deliver(core)[0]:
         pass
-    names = [b["function"] for b in receiver.bodies()]
-    assert names == ["conversation-status-updated", "message-sent", "message-sent"]
-    status = receiver.bodies()[0]["data"]
-    assert status == {"conversation_id": cid, "status_code": 2}  # computed: numbers, as 3.8
+    # one conversation's events reach the receiver in that order too
+    assert [b["function"] for b in receiver.bodies()] == names
+    status = next(b for b in receiver.bodies() if b["function"] == "conversation-status-updated")
+    assert status["data"] == {"conversation_id": cid, "status_code": 2}  # computed: numbers, as 3.8
     # a status the caller gives is echoed as a form sends it
     receiver.requests.clear()
     api.ok("update-conversation-status", conversation_id=cid, status_code=3)

@@ -243,7 +243,9 @@ def update_user(ctx, user_id: int, first_name: str | None = None, last_name: str
 
 @functions("update-user-to-lead")
 def update_user_to_lead(ctx, user_id: int):
-    user = U.require_user(user_id)
+    user = U.get_user(user_id)
+    if user is None:
+        return True  # nothing to change: Support Board 3.8 answers true
     if user.is_agent or user.user_type == "bot":
         raise ApiError("invalid-user-type", "Agents, admins and the bot cannot become leads.")
     User.update(user_type="lead").where(User.id == user.id).execute()
@@ -253,7 +255,8 @@ def update_user_to_lead(ctx, user_id: int):
 
 @functions("delete-user")
 def delete_user(ctx, user_id: int):
-    U.require_user(user_id)
+    if U.get_user(user_id) is None:
+        return True  # nothing to delete: Support Board 3.8 answers true
     return U.delete_users(ctx, [user_id])
 
 
