@@ -81,3 +81,39 @@ def test_save_settings_with_or_without_3_8s_setting_field(api):
         with_it = api.call("save-settings", path=path, setting="", settings={"admin-title": "B"})
         assert without.response is True and with_it.response is True
     assert api.ok("get-setting", setting="admin-title") == "B"
+
+
+def test_3_8s_bot_message_settings_drive_execute_bot_message(api, visitor, open_conversation):
+    cid = open_conversation(visitor)
+    assert api.ok("execute-bot-message", name="welcome", conversation_id=cid) is False
+    api.ok("save-settings", settings={"welcome-message": {"welcome-active": True,
+                                                          "welcome-msg": "Hi from 3.8"}})
+    answer = api.ok("execute-bot-message", name="welcome", conversation_id=cid)
+    assert answer["message"] == "Hi from 3.8"
+    api.ok("save-settings", settings={"chat-timetable": {"chat-timetable-active": True,
+                                                         "chat-timetable-msg": "We are away"}})
+    assert api.ok("execute-bot-message", name="offline", conversation_id=cid)["message"] == "We are away"
+
+
+def test_3_8s_transcript_setting_picks_the_file_type(api, visitor, open_conversation):
+    cid = open_conversation(visitor)
+    api.ok("send-message", user_id=visitor, conversation_id=cid, message="hello")
+    assert api.ok("transcript", conversation_id=cid).endswith(".csv")
+    api.ok("save-settings", settings={"transcript": {"transcript-type": "txt"}})
+    assert api.ok("transcript", conversation_id=cid).endswith(".txt")
+
+
+def test_3_8s_email_server_setting_configures_smtp(api, core):
+    from sbcore import db as dbmod
+    from sbcore import mail
+    api.ok("save-settings", settings={"email-server": {
+        "email-server-host": "smtp.example.com", "email-server-user": "me@example.com",
+        "email-server-password": "pw", "email-server-port": "2525",
+        "email-server-from": "help@example.com", "email-sender-name": "Help"}})
+    with dbmod.connection():
+        ctx = core.context()
+        assert mail.configured(ctx)
+        settings = mail.smtp_settings(ctx)
+    assert (settings["host"], settings["port"], settings["username"], settings["sender"],
+            settings["sender_name"]) == ("smtp.example.com", 2525, "me@example.com",
+                                         "help@example.com", "Help")

@@ -167,7 +167,9 @@ def get_last_message(ctx, conversation_id: int, exclude_message: str | bool = Fa
 
 @functions("transcript", role=AGENT)
 def transcript(ctx, conversation_id: int, type: str | bool = False):
-    kind = type or ctx.settings.get("transcript-type")
+    sb_transcript = ctx.settings.get("transcript") or {}  # Support Board 3.8's setting
+    sb_kind = sb_transcript.get("transcript-type") if isinstance(sb_transcript, dict) else ""
+    kind = type or (sb_kind if sb_kind in ("csv", "txt") else "") or ctx.settings.get("transcript-type")
     if kind not in ("csv", "txt"):
         raise invalid_argument("type", "csv, txt or false.")
     conversation = C.get_conversation(conversation_id)
@@ -264,13 +266,32 @@ def send_by_email(ctx, conversation, message, attachments):
     return True
 
 
+# Support Board 3.8's settings of the same bot messages: (setting, prefix of its sub-fields)
+SB_BOT_MESSAGES = {"welcome": ("welcome-message", "welcome"), "follow_up": ("follow-message", "follow"),
+                   "offline": ("chat-timetable", "chat-timetable")}
+
+
+def bot_message_settings(ctx, name):
+    """sbcore's ``{active, title, message}`` of a bot message; when it is off, Support
+    Board 3.8's setting of the same message (``welcome-active``, ``welcome-msg`` …)."""
+    settings = ctx.settings.get(name.replace("_", "-") + "-message")
+    if settings.get("active") and str(settings.get("message", "")).strip():
+        return settings
+    setting_id, prefix = SB_BOT_MESSAGES[name]
+    theirs = ctx.settings.get(setting_id) or {}
+    if not isinstance(theirs, dict) or not theirs.get(f"{prefix}-active"):
+        return settings
+    return {"active": True, "title": theirs.get(f"{prefix}-title", ""),
+            "message": theirs.get(f"{prefix}-msg", "")}
+
+
 @functions("execute-bot-message")
 def execute_bot_message(ctx, name: str, conversation_id: int, last_user_message: str | bool = False,
                         check: bool = True):
     if name not in BOT_MESSAGES:
         raise invalid_argument("name", f"one of {', '.join(BOT_MESSAGES)}.")
     conversation = C.require_conversation(conversation_id)
-    settings = ctx.settings.get(name.replace("_", "-") + "-message")
+    settings = bot_message_settings(ctx, name)
     if not settings.get("active") or not str(settings.get("message", "")).strip():
         return False
     record = BotMessageSent.get_or_none((BotMessageSent.user == conversation.user_id)
