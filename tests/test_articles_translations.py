@@ -84,7 +84,7 @@ def test_categories_and_ratings(api, articles, snapshot):
     assert api.ok("get-articles-categories") == categories
     assert_shape(categories, reference_example("get-articles-categories"))
     assert api.call("save-articles-categories", categories=[{"id": "a b", "title": "x"}]).status == 400
-    assert api.ok("article-ratings", article_id="6P2Oq") == "[]"
+    assert api.ok("article-ratings", article_id="6P2Oq") == []  # none: Support Board 3.8's []
     for rating in (1, 0, 1):
         assert api.ok("article-ratings", article_id="6P2Oq", rating=rating) is True
     assert json.loads(api.ok("article-ratings", article_id="6P2Oq")) == [1, -1, 1]

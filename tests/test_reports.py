@@ -146,7 +146,11 @@ def test_report_shape_matches_the_reference(api, seeded):
     assert answer["table"] == ["Date", "Count"] and answer["chart_type"] == "line"
 
 
-@pytest.mark.parametrize("fields", [{"name": "nope"}, {"name": "users", "date_start": "31/31/2026"},
+def test_an_unknown_report_is_false_as_in_3_8(api):
+    assert api.ok("reports", name="nope") is False
+
+
+@pytest.mark.parametrize("fields", [{"name": "users", "date_start": "31/31/2026"},
                                     {"name": "users", "timezone": "Mars/Olympus"},
                                     {"name": "users", "date_start": "2026-11-22", "date_end": "2026-11-01"},
                                     {"name": "users", "date_start": "2000-01-01", "date_end": "2026-01-01"}])

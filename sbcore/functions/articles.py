@@ -214,7 +214,7 @@ def article_ratings(ctx, article_id: str, rating: int | bool = False):
     if rating is False:
         ratings = [row[0] for row in ArticleRating.select(ArticleRating.rating)
                    .where(ArticleRating.article_id == article_id).order_by(ArticleRating.id).tuples()]
-        return json.dumps(ratings)
+        return json.dumps(ratings) if ratings else []  # Support Board 3.8: [] when none
     if rating is True or rating not in (0, 1):
         raise invalid_argument("rating", "1 (positive) or 0 (negative).")
     if not Article.select().where(Article.article_id == article_id).exists():

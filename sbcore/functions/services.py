@@ -186,8 +186,13 @@ def aws_s3(ctx, file_path: str, action: str = "PUT"):
     action = action.strip().upper()
     if action not in ("PUT", "DELETE"):
         raise invalid_argument("action", "PUT or DELETE.")
-    options = active_options(ctx, "amazon-s3", ("access-key", "secret-access-key", "bucket-name", "region"),
-                             ("region",))
+    try:
+        options = active_options(ctx, "amazon-s3", ("access-key", "secret-access-key", "bucket-name",
+                                                    "region"), ("region",))
+    except ApiError as error:
+        if error.code == "amazon-s3-not-active":
+            return False  # as Support Board 3.8 answers when S3 is off
+        raise
     if action == "PUT":
         path, key = local_file(ctx.config, file_path)
     bucket = s3.Bucket(ctx.config, service_url(ctx, "s3", "amazon-s3-url"), options["amazon-s3-region"],
