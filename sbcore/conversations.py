@@ -124,22 +124,39 @@ def message_rows(query):
     } for row in rows]
 
 
-def details(conversation, user):
-    """The ``details`` of get-conversation and new-conversation."""
+def details(conversation, user, notes=()):
+    """The ``details`` of get-conversation and new-conversation: the union of the
+    reference's keys (conversation_time, conversation_status_code) and Support Board
+    3.8's (creation_time, status_code, agent_id, source, extra…, tags as an array,
+    busy, notes)."""
+    created = dbmod.format_datetime(conversation.creation_time)
     return {
         "user_id": str(user.id), "first_name": user.first_name, "last_name": user.last_name,
         "profile_image": user.profile_image, "user_type": user.user_type,
         "id": str(conversation.id), "title": conversation.title,
-        "conversation_time": dbmod.format_datetime(conversation.creation_time),
+        "creation_time": created, "status_code": str(conversation.status_code),
+        "department": text(conversation.department), "agent_id": text(conversation.agent_id),
+        "source": conversation.source or "", "extra": conversation.extra,
+        "extra_2": conversation.extra_2, "extra_3": conversation.extra_3,
+        "tags": [tag for tag in (conversation.tags or "").split(",") if tag.strip()],
+        "busy": False, "notes": list(notes),
+        "conversation_time": created,
         "conversation_status_code": str(conversation.status_code),
-        "department": text(conversation.department),
     }
+
+
+def note_rows(conversation_id):
+    """The notes of a conversation in Support Board 3.8's shape."""
+    from .models import Note
+    return [{"id": n.id, "user_id": str(n.user_id), "name": n.name, "message": n.message,
+             "date": dbmod.format_datetime(n.creation_time)}
+            for n in Note.select().where(Note.conversation == conversation_id).order_by(Note.id)]
 
 
 def full_conversation(conversation):
     user = User.get_by_id(conversation.user_id)
     return {"messages": message_rows(Message.select().where(Message.conversation == conversation.id)),
-            "details": details(conversation, user)}
+            "details": details(conversation, user, note_rows(conversation.id))}
 
 
 MessageUser = User.alias("mu")
@@ -188,7 +205,7 @@ def list_rows(query):
             row[key] = text(row[key])
         for key in ("last_update_time", "conversation_creation_time"):
             row[key] = dbmod.format_datetime(row[key])
-        for key in ("message", "attachments", "payload"):
+        for key in ("message", "attachments", "payload", "source"):
             row[key] = row[key] if row[key] is not None else ""
         rows.append(row)
     return rows
@@ -289,8 +306,12 @@ def add_message(ctx, sender, conversation, text_value, attachments="", payload="
     if sender.user_type in AGENT_TYPES:
         note_agent_reply(conversation.id, sender.id, now)
     if "status_code" in changes:
-        ctx.hook.sbcore_on_conversation_updated(ctx=ctx, conversation=conversation,
-                                                changes={"status_code": status})
+        ctx.status_from_message = True  # the webhook sends a computed status as 3.8 does
+        try:
+            ctx.hook.sbcore_on_conversation_updated(ctx=ctx, conversation=conversation,
+                                                    changes={"status_code": status})
+        finally:
+            ctx.status_from_message = False
     ctx.hook.sbcore_on_message_sent(ctx=ctx, message=message, conversation=conversation)
     if sender.user_type not in AGENT_TYPES and sender.user_type != "bot" \
             and ctx.hook.sbcore_bot_reply.get_hookimpls():

@@ -17,6 +17,7 @@ from .plugins import get_plugin_manager
 from .presence import make_presence
 from .registry import collect_functions, collect_list
 from .settings import SettingsStore
+from .support_board import with_catalogue
 
 log = logging.getLogger("sbcore")
 
@@ -34,6 +35,8 @@ class Context:
         self.presence = core.presence
         self.caller_id = caller_id
         self.events_emitted = 0
+        # true while a message's own status change is announced (webhook types follow 3.8)
+        self.status_from_message = False
         self._deferred = None
         self._after_commit = None
 
@@ -92,8 +95,8 @@ class Core:
         self.config = config or Config.from_env()
         self.pm = pm or get_plugin_manager(load_entrypoints=load_entrypoints)
         self.functions = collect_functions(self.pm)
-        self.settings = SettingsStore(collect_list(self.pm, "sbcore_register_settings",
-                                                   key=lambda s: s.id))
+        self.settings = SettingsStore(with_catalogue(collect_list(
+            self.pm, "sbcore_register_settings", key=lambda s: s.id)))
         self.models = collect_list(self.pm, "sbcore_register_models")
         self.database = dbmod.init_database(self.config.database_url)
         self.presence = make_presence(self.config.redis_url)

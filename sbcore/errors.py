@@ -22,7 +22,9 @@ class StartupError(Exception):
 
 
 def missing_argument(name):
-    return ApiError("missing-argument", f"The argument '{name}' is required.", 400)
+    error = ApiError("missing-argument", f"The argument '{name}' is required.", 400)
+    error.argument = name  # Support Board's dialect names it in its own sentence
+    return error
 
 
 def invalid_argument(name, why):

@@ -108,6 +108,17 @@ def _server_code(error):
 
 def smtp_settings(ctx):
     get = ctx.settings.get
+    if not (get("smtp-host") or "").strip() and sb_email_server(ctx).get("email-server-host"):
+        server = sb_email_server(ctx)  # Support Board 3.8's setting, when sbcore's is empty
+        port = str(server.get("email-server-port") or "").strip()
+        return {"host": server["email-server-host"].strip(),
+                "port": int(port) if port.isdigit() else int(get("smtp-port")),
+                "security": get("smtp-security"), "username": server.get("email-server-user", ""),
+                "password": server.get("email-server-password", ""),
+                "sender": (server.get("email-server-from") or server.get("email-server-user")
+                           or "").strip(),
+                "sender_name": server.get("email-sender-name") or get("email-sender-name") or "",
+                "reply_address": (get("email-reply-address") or "").strip()}
     return {"host": (get("smtp-host") or "").strip(), "port": int(get("smtp-port")),
             "security": get("smtp-security"), "username": get("smtp-username") or "",
             "password": get("smtp-password") or "",
@@ -116,8 +127,14 @@ def smtp_settings(ctx):
             "reply_address": (get("email-reply-address") or "").strip()}
 
 
+def sb_email_server(ctx):
+    value = ctx.settings.get("email-server") or {}
+    return value if isinstance(value, dict) else {}
+
+
 def configured(ctx):
-    return bool((ctx.settings.get("smtp-host") or "").strip())
+    return bool((ctx.settings.get("smtp-host") or "").strip()
+                or str(sb_email_server(ctx).get("email-server-host") or "").strip())
 
 
 def require_configured(ctx, why="Sending email"):

@@ -9,7 +9,8 @@ import tempfile
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2}(-[a-z]{2,4})?$")
 SHIPPED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "languages")
-SECTIONS = ("front", "admin")
+# Support Board 3.8's areas of a language (the reference shows front and admin)
+SECTIONS = ("front", "admin", "admin/js", "admin/settings")
 
 
 def saved_dir(config):
@@ -51,7 +52,8 @@ def catalog(config, code):
     saved = _read(os.path.join(saved_dir(config), f"{code}.json"))
     if shipped is None and saved is None:
         return None
-    result = {"name": (saved or shipped or {}).get("name", code), "front": {}, "admin": {}}
+    result = {"name": (saved or shipped or {}).get("name", code)}
+    result.update((section, {}) for section in SECTIONS)
     for source in (shipped, saved):
         for section in SECTIONS:
             result[section].update((source or {}).get(section, {}))
@@ -72,13 +74,13 @@ def translate(config, text, code):
 
 def check(translations):
     """Raise ValueError unless ``{code: {"name"?, "front": {str: str}, "admin": {str: str}}}``."""
-    if not isinstance(translations, dict) or not translations:
+    if not isinstance(translations, dict):
         raise ValueError("translations is an object of language codes")
     for code, value in translations.items():
         if not LANGUAGE_CODE.match(code):
             raise ValueError(f"'{code}' is not a language code")
-        if not isinstance(value, dict) or set(value) - {"name", "front", "admin"}:
-            raise ValueError(f"'{code}' must be an object with name, front and admin")
+        if not isinstance(value, dict) or set(value) - {"name", *SECTIONS}:
+            raise ValueError(f"'{code}' must be an object with name, {', '.join(SECTIONS)}")
         if "name" in value and not isinstance(value["name"], str):
             raise ValueError(f"the name of '{code}' must be text")
         for section in SECTIONS:
@@ -93,10 +95,10 @@ def save(config, translations):
     folder = saved_dir(config)
     os.makedirs(folder, exist_ok=True)
     for code, value in translations.items():
-        current = catalog(config, code) or {"name": code, "front": {}, "admin": {}}
-        document = {"name": value.get("name", current["name"]),
-                    "front": value.get("front", current["front"]),
-                    "admin": value.get("admin", current["admin"])}
+        current = catalog(config, code) or {"name": code}
+        document = {"name": value.get("name", current["name"])}
+        document.update((section, value.get(section, current.get(section, {})))
+                        for section in SECTIONS)
         handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=folder, suffix=".tmp",
                                              delete=False)
         with handle:

@@ -60,6 +60,16 @@ def list_users(query):
     return [user_row(row) for row in dbmod.raw_dicts(query.select(*LIST_COLUMNS))]
 
 
+def user_raw_row(row):
+    """search-users' shape from a ``list_users`` row: 3.8's raw row, with ``password``
+    always "" and ``typing`` ("-1": not typing)."""
+    return {"id": row["id"], "first_name": row["first_name"], "last_name": row["last_name"],
+            "password": "", "email": row["email"], "profile_image": row["profile_image"],
+            "user_type": row["user_type"], "creation_time": row["creation_time"],
+            "token": row["token"], "last_activity": row["last_activity"], "typing": "-1",
+            "department": row["department"]}
+
+
 def user_full(user, details):
     """The shape of get-user and get-agent: the row, an empty password, details."""
     row = user_row(user)
@@ -72,10 +82,18 @@ def detail_row(detail):
     return {"slug": detail.slug, "name": detail.name, "value": detail.value}
 
 
-def login_row(user):
-    return {"id": str(user.id), "profile_image": user.profile_image,
-            "first_name": user.first_name, "last_name": user.last_name,
-            "email": user.email, "user_type": user.user_type, "token": user.token}
+def login_row(user, public_url=None):
+    """login's user: the reference's keys, 3.8's ``url`` and ``password`` (always ""),
+    and ``department`` when the user has one (as 3.8 sends it)."""
+    row = {"id": str(user.id), "profile_image": user.profile_image,
+           "first_name": user.first_name, "last_name": user.last_name,
+           "email": user.email, "user_type": user.user_type, "token": user.token}
+    if public_url is not None:
+        row["url"] = public_url
+        row["password"] = ""
+    if user.department is not None:
+        row["department"] = department_value(user.department)
+    return row
 
 
 # --- validation ---

@@ -123,11 +123,14 @@ def record(ctx, name, items):
 
 
 def message_sent_data(message, conversation):
-    return {"user_id": str(message.user_id), "conversation_user_id": str(conversation.user_id),
+    """Support Board 3.8's data, in its key order and types: ``message_id`` and the status
+    computed by the message are numbers, ids as a form sends them are strings."""
+    return {"user_id": str(message.user_id), "message_id": message.id, "message": message.message,
+            "attachments": C.attachment_list(message.attachments),
+            "conversation_user_id": str(conversation.user_id),
             "conversation_id": str(conversation.id),
-            "conversation_status_code": str(conversation.status_code),
-            "conversation_source": conversation.source, "message_id": str(message.id),
-            "message": message.message, "attachments": C.attachment_list(message.attachments)}
+            "conversation_status_code": conversation.status_code,
+            "conversation_source": conversation.source or ""}
 
 
 def conversation_data(conversation_id):
@@ -135,15 +138,8 @@ def conversation_data(conversation_id):
     from .models import Conversation, User
     conversation = Conversation.get_by_id(conversation_id)
     user = User.get_by_id(conversation.user_id)
-    details = {"user_id": str(user.id), "first_name": user.first_name, "last_name": user.last_name,
-               "profile_image": user.profile_image, "user_type": user.user_type,
-               "id": str(conversation.id), "title": conversation.title,
-               "status_code": str(conversation.status_code),
-               "creation_time": dbmod.format_datetime(conversation.creation_time),
-               "department": C.text(conversation.department), "agent_id": C.text(conversation.agent_id),
-               "source": conversation.source, "extra": conversation.extra,
-               "extra_2": conversation.extra_2, "extra_3": conversation.extra_3,
-               "tags": conversation.tags, "busy": False}
+    # the details of the new-conversation answer (a new conversation has no notes yet)
+    details = C.details(conversation, user, [])
     from .models import Message
     messages = C.message_rows(Message.select().where(Message.conversation == conversation.id))
     return {"messages": messages, "details": details}, user
@@ -176,8 +172,13 @@ def sbcore_on_conversation_created(ctx, conversation):
 @hookimpl
 def sbcore_on_conversation_updated(ctx, conversation, changes):
     if "status_code" in changes:
-        ctx.emit("conversation-status-updated", {"conversation_id": str(conversation.id),
-                                                 "status_code": str(changes["status_code"])})
+        status = changes["status_code"]
+        # 3.8 echoes a status given by the caller as a form sends it (a string) and sends
+        # the status that a message computed as a number, with its conversation id
+        by_message = getattr(ctx, "status_from_message", False)
+        ctx.emit("conversation-status-updated", {
+            "conversation_id": conversation.id if by_message else str(conversation.id),
+            "status_code": int(status) if by_message else str(status)})
 
 
 @hookimpl
@@ -223,11 +224,11 @@ def new_messages_data(conversation_id, rows):
 
 
 def body(ctx, event, key=None):
-    value = {"function": event.name}
+    value = {"function": event.name}  # Support Board 3.8's key order
     if key is not None:
         value["key"] = key
-    value["sender-url"] = ctx.config.public_url
     value["data"] = json.loads(event.data)
+    value["sender-url"] = ctx.config.public_url
     return value
 
 
@@ -272,8 +273,9 @@ def claim(now, owner=OWNER, limit=BATCH):
 def send(config, settings, event, sender_url, session):
     """POST one event; return None on a 2xx answer, else the error."""
     key = settings["webhooks-key"] or ""
-    raw = json.dumps({"function": event.name, "key": key, "sender-url": sender_url,
-                      "data": json.loads(event.data)}, separators=(",", ":")).encode("utf-8")
+    # Support Board 3.8's key order: function, key, data, sender-url
+    raw = json.dumps({"function": event.name, "key": key, "data": json.loads(event.data),
+                      "sender-url": sender_url}, separators=(",", ":")).encode("utf-8")
     headers = signed_request(key, event.delivery_id, raw, int(time.time()))
     headers.update({"X-SB-Event": event.name, "X-SB-Delivery": event.delivery_id})
     try:
@@ -288,6 +290,22 @@ def send(config, settings, event, sender_url, session):
     return f"HTTP {response.status_code}: {response.text[:200]}"
 
 
+def ordered_chains(events):
+    """The events of one conversation in the order they were written (one after the
+    other, as Support Board 3.8 posts conversation-status-updated before message-sent);
+    other events each on their own, so that the chains go out in parallel."""
+    chains = {}
+    for event in sorted(events, key=lambda e: e.id):
+        try:
+            data = json.loads(event.data)
+        except ValueError:
+            data = None
+        conversation = data.get("conversation_id") if isinstance(data, dict) else None
+        key = ("conversation", str(conversation)) if conversation not in (None, "") else ("event", event.id)
+        chains.setdefault(key, []).append(event)
+    return list(chains.values())
+
+
 def deliver_pending(core, owner=OWNER, limit=BATCH):
     """Send every due event once; return (delivered, failed attempts)."""
     ctx = core.context()
@@ -297,9 +315,14 @@ def deliver_pending(core, owner=OWNER, limit=BATCH):
     if not events:
         return 0, 0
     session = outbound.new_session(core.config)
+
+    def send_chain(chain):
+        return [send(core.config, settings, e, core.config.public_url, session) for e in chain]
+    chains = ordered_chains(events)
     with ThreadPoolExecutor(max_workers=SENDERS) as pool:
-        errors = list(pool.map(lambda e: send(core.config, settings, e, core.config.public_url, session),
-                               events))
+        sent = dict(zip((id(e) for chain in chains for e in chain),
+                        (error for errors in pool.map(send_chain, chains) for error in errors)))
+    errors = [sent[id(e)] for e in events]
     delivered = failed = 0
     with dbmod.connection():
         for event, error in zip(events, errors):

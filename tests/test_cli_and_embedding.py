@@ -31,7 +31,7 @@ def test_init_is_idempotent_and_creates_bot_and_secret(tmp_path):
     assert second.returncode == 0 and "applied" not in second.stdout
     core = sbcore.connect(f"sqlite:///{tmp_path}/cli.db", uploads_dir=str(tmp_path / "u"))
     try:
-        assert core.call("get-bot-id") > 0
+        assert int(core.call("get-bot-id")) > 0
         assert len(core.secret_key) >= 40
     finally:
         core.close()

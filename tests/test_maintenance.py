@@ -64,7 +64,7 @@ def test_clean_data_works_in_batches(api, core, monkeypatch, snapshot):
 
 
 def test_cron_jobs_runs_due_jobs_once(api, core):
-    assert api.ok("cron-jobs") is True
+    assert api.ok("cron-jobs") is None  # Support Board 3.8 answers null
     with dbmod.connection():
         ran = {row.name: row.last_run for row in JobRun.select()}
     assert {"clean-data", "purge-expired", "events-prune"} <= set(ran)

@@ -8,6 +8,7 @@ import pytest
 
 from sbcore.models import Message
 from sbcore.testing import assert_shape, reference_example
+from wire import assert_has_shape
 
 
 @pytest.fixture
@@ -23,8 +24,10 @@ def test_send_message_answer_and_storage(api, visitor, cid):
     answer = api.ok("send-message", user_id=visitor, conversation_id=cid, message="Text of the message",
                     attachments=[["a.png", "https://example.com/a.png"]], payload={"k": 1})
     assert answer == {"status": "success", "message-id": answer["message-id"], "queue": False,
-                      "notifications": [], "message": "Text of the message"}
-    assert_shape(answer, reference_example("send-message"))
+                      "notifications": [], "message": "Text of the message",
+                      "id": answer["message-id"], "human_takeover_active": False}  # + 3.8's keys
+    assert isinstance(answer["id"], int)
+    assert_has_shape(answer, reference_example("send-message"))
     message = api.ok("get-conversation", conversation_id=cid)["messages"][0]
     assert message["id"] == str(answer["message-id"])
     assert json.loads(message["attachments"]) == [["a.png", "https://example.com/a.png"]]
@@ -128,12 +131,17 @@ def test_get_new_messages(api, visitor, agent, cid, backdate):
 
 
 def test_get_last_message(api, visitor, agent, cid):
-    assert api.ok("get-last-message", conversation_id=cid) is False
+    assert api.ok("get-last-message", conversation_id=cid) == ""  # Support Board 3.8's none
     api.ok("send-message", user_id=visitor, conversation_id=cid, message="Welcome to our support chat!")
     api.ok("send-message", user_id=agent, conversation_id=cid, message="agent says")
     last = api.ok("get-last-message", conversation_id=cid)
-    assert last == {"message": "agent says", "attachments": "", "payload": ""}
-    assert_shape(last, reference_example("get-last-message"))
+    assert {k: last[k] for k in ("message", "attachments", "payload")} == {
+        "message": "agent says", "attachments": "", "payload": ""}
+    # Support Board 3.8's whole row, every value a string
+    assert set(last) == {"id", "user_id", "message", "creation_time", "status_code", "attachments",
+                         "payload", "conversation_id"}
+    assert last["conversation_id"] == str(cid) and last["user_id"] == str(agent)
+    assert_has_shape(last, reference_example("get-last-message"))
     assert api.ok("get-last-message", conversation_id=cid, exclude_message="agent says")["message"] == \
         "Welcome to our support chat!"
     assert api.ok("get-last-message", conversation_id=cid, user_id=visitor)["message"] == \

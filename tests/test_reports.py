@@ -121,8 +121,10 @@ def test_every_report_has_an_expectation():
 def test_report_numbers(api, seeded, name):
     answer = api.ok("reports", name=name, **RANGE)
     assert answer["data"] == EXPECTED[name]
-    assert set(answer) == {"title", "description", "data", "table", "table-inverse", "label_type",
-                           "chart_type"}
+    report_keys = {"title", "description", "data", "table", "table-inverse", "label_type",
+                   "chart_type", "table_inverse", "average", "average_label"}
+    assert set(answer) == report_keys | {name}  # the union: the report, and 3.8's map by name
+    assert set(answer[name]) == report_keys
     assert answer["title"] and answer["description"] and answer["table"]
 
 
@@ -135,15 +137,20 @@ def test_the_time_zone_moves_days(api, seeded):
 
 
 def test_report_shape_matches_the_reference(api, seeded):
-    from sbcore.testing import assert_shape, reference_example
+    from sbcore.testing import reference_example
+    from wire import assert_has_shape
     example = reference_example("reports")
     answer = api.ok("reports", name="conversations", **RANGE)
-    assert_shape({k: v for k, v in answer.items() if k != "data"},
+    assert_has_shape({k: v for k, v in answer.items() if k != "data"},
                  {k: v for k, v in example.items() if k != "data"})
     assert answer["table"] == ["Date", "Count"] and answer["chart_type"] == "line"
 
 
-@pytest.mark.parametrize("fields", [{"name": "nope"}, {"name": "users", "date_start": "31/31/2026"},
+def test_an_unknown_report_is_false_as_in_3_8(api):
+    assert api.ok("reports", name="nope") is False
+
+
+@pytest.mark.parametrize("fields", [{"name": "users", "date_start": "31/31/2026"},
                                     {"name": "users", "timezone": "Mars/Olympus"},
                                     {"name": "users", "date_start": "2026-11-22", "date_end": "2026-11-01"},
                                     {"name": "users", "date_start": "2000-01-01", "date_end": "2026-01-01"}])

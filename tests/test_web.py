@@ -199,4 +199,4 @@ def test_static_default_images(api):
 
 def test_client_for_embedding_posts_like_support_board_clients(app, admin_token):
     client = ApiClient(app, admin_token)
-    assert client.ok("get-bot-id") > 0
+    assert int(client.ok("get-bot-id")) > 0

@@ -55,7 +55,7 @@ def is_online(ctx, user_id: int):
 
 @functions("get-bot-id", role=AGENT)
 def get_bot_id(ctx):
-    return ensure_bot(ctx).id
+    return str(ensure_bot(ctx).id)  # a numeric string, as Support Board 3.8 reads it
 
 
 @functions("update-bot")

@@ -6,7 +6,8 @@ import secrets
 
 from peewee import SQL
 
-from ..errors import ApiError, invalid_argument
+from ..db import utcnow
+from ..errors import ApiError, invalid_argument, missing_argument
 from ..hooks import hookimpl
 from ..models import Article, ArticleRating, ReportRow
 from ..registry import AGENT, FunctionSet, Json
@@ -49,14 +50,24 @@ def language_of(value):
 
 
 def shape(article, full=True, with_language=False):
+    """The union of the reference's article (id, title, content, link, categories) and
+    Support Board 3.8's row (editor_js, nav, category, parent_category, language,
+    parent_id, slug, update_time)."""
     content = article.content
     if not full and len(content) > EXCERPT:
         content = content[:EXCERPT].rstrip() + " ..."
-    row = {"id": article.article_id, "title": article.title, "content": content,
-           "link": article.link, "categories": json.loads(article.categories or "[]")}
-    if with_language:
-        row["language"] = article.language
-    return row
+    categories = json.loads(article.categories or "[]")
+    return {"id": article.article_id, "title": article.title, "content": content,
+            "editor_js": "", "nav": "", "link": article.link,
+            "category": categories[0] if categories else "", "parent_category": "",
+            "language": article.language, "parent_id": None,
+            "slug": slugify(article.title), "update_time": article.updated.strftime("%Y-%m-%d")
+            if hasattr(article.updated, "strftime") else str(article.updated)[:10],
+            "categories": categories}
+
+
+def slugify(title):
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
 def in_language(query, language):
@@ -70,7 +81,7 @@ def in_language(query, language):
     return list(query.where(Article.language == ""))
 
 
-@functions("get-articles", role=AGENT)
+@functions("get-articles", role=AGENT, spellings={"articles_language": ("language",)})
 def get_articles(ctx, id: str | int = -1, count: int | None = None, full: bool = False,
                  categories: Json = False, articles_language: str | bool = False):
     language = language_of(articles_language)
@@ -79,10 +90,10 @@ def get_articles(ctx, id: str | int = -1, count: int | None = None, full: bool =
             raise invalid_argument("id", "an article id.")
         found = in_language(Article.select().where(Article.article_id == str(id)), language)
         if not found:
-            return False
+            return []
         Article.update(views=Article.views + 1).where(Article.id == found[0].id).execute()
         ReportRow.create(name="articles-views", value=found[0].article_id)
-        return shape(found[0])
+        return [shape(found[0])]  # Support Board 3.8: always an array
     query = Article.select().order_by(Article.position, Article.id)
     rows = in_language(query, language)
     if categories not in (False, True, None, "", "false", "true"):
@@ -114,8 +125,13 @@ def check_article(item, where):
             "categories": json.dumps([str(c) for c in categories])}
 
 
-@functions("save-articles")
-def save_articles(ctx, articles: Json, translations: dict | None = None):
+@functions("save-articles", aliases=("save-article",))
+def save_articles(ctx, articles: Json = None, translations: dict | None = None,
+                  article: dict | None = None):
+    if article is not None and articles is None:
+        return save_one_article(article)
+    if articles is None:
+        raise missing_argument("articles")
     if isinstance(articles, dict):
         articles = articles.get("articles")
     if not isinstance(articles, list):
@@ -139,7 +155,34 @@ def save_articles(ctx, articles: Json, translations: dict | None = None):
     return True
 
 
-@functions("search-articles", role=AGENT)
+def save_one_article(item):
+    """Support Board 3.8's ``save-article``: one article (default language) created,
+    answering its new id as a number, or updated, answering true."""
+    item = dict(item)
+    article_id = str(item.get("id") or "")
+    if article_id:
+        existing = Article.get_or_none((Article.article_id == article_id) & (Article.language == ""))
+        if existing is None:
+            raise ApiError("article-not-found", f"No article has the ID {article_id}.", 404)
+        row = check_article(item, "article")
+        Article.update(title=row["title"], content=row["content"], link=row["link"],
+                       categories=row["categories"], updated=utcnow()).where(
+            Article.id == existing.id).execute()
+        search_backend().upsert_many("articles", [(existing.id, normalise(row["title"], row["content"]))])
+        return True
+    item["id"] = "new"
+    row = check_article(item, "article")
+    position = Article.select().where(Article.language == "").count()
+    created = Article.create(**dict(row, language="", position=position))
+    number = created.id
+    while Article.select().where(Article.article_id == str(number)).exists():
+        number += 100000
+    Article.update(article_id=str(number)).where(Article.id == created.id).execute()
+    search_backend().upsert_many("articles", [(created.id, normalise(row["title"], row["content"]))])
+    return number
+
+
+@functions("search-articles", role=AGENT, spellings={"articles_language": ("language",)})
 def search_articles(ctx, search: str, articles_language: str | bool = False):
     language = language_of(articles_language)
     match = search_backend().match("articles", search)
@@ -171,7 +214,7 @@ def article_ratings(ctx, article_id: str, rating: int | bool = False):
     if rating is False:
         ratings = [row[0] for row in ArticleRating.select(ArticleRating.rating)
                    .where(ArticleRating.article_id == article_id).order_by(ArticleRating.id).tuples()]
-        return json.dumps(ratings)
+        return json.dumps(ratings) if ratings else []  # Support Board 3.8: [] when none
     if rating is True or rating not in (0, 1):
         raise invalid_argument("rating", "1 (positive) or 0 (negative).")
     if not Article.select().where(Article.article_id == article_id).exists():

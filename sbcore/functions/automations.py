@@ -45,12 +45,15 @@ def check_automation(item, kind, where):
 
 def stored(ctx):
     value = ctx.settings.get_external(STORE, {}) or {}
-    return {kind: value.get(kind, []) for kind in TYPES}
+    result = {kind: value.get(kind, []) for kind in TYPES}
+    result.setdefault("more", [])  # Support Board 3.8's sixth type, always empty here
+    return result
 
 
 @functions("automations-get")
 def automations_get(ctx):
-    return [stored(ctx), ctx.settings.get_external(TRANSLATIONS, {}) or {}]
+    # Support Board 3.8: translations are [] when there are none
+    return [stored(ctx), ctx.settings.get_external(TRANSLATIONS, {}) or []]
 
 
 @functions("automations-save")
@@ -178,8 +181,10 @@ def automations_run(ctx, automation: Json, validate: bool = False, user_id: int 
     return execute(ctx, item, kind, user, details, verdict[1] if verdict else "")
 
 
-@functions("automations-is-sent")
+@functions("automations-is-sent", spellings={"automation": ("automation_id",)})
 def automations_is_sent(ctx, user_id: int, automation: Json, repeat_id: str | bool = False):
+    if isinstance(automation, (str, int)) and not isinstance(automation, bool):
+        automation = {"id": str(automation)}  # a bare automation id
     if not isinstance(automation, dict) or not ID.match(str(automation.get("id", ""))):
         raise invalid_argument("automation", 'an automation, or {"id": "…"}.')
     return is_sent(user_id, str(automation["id"]), repeat_id or "")

@@ -1,5 +1,7 @@
 """Conversations: the inbox, a user's conversations, search, opening and routing."""
 
+import json
+
 from peewee import fn
 
 from .. import conversations as C
@@ -69,7 +71,18 @@ def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = 
         query = query.where((Conversation.tags == tag) | Conversation.tags.startswith(tag + ",")
                             | Conversation.tags.endswith("," + tag) | Conversation.tags.contains(f",{tag},"))
     query = routing_filter(ctx, query, routing, routing_unassigned)
-    return C.list_rows(dbmod.page(C.newest_first(query), pagination, C.PAGE_SIZE))
+    rows = C.list_rows(dbmod.page(C.newest_first(query), pagination, C.PAGE_SIZE))
+    for row in rows:  # Support Board 3.8 decodes the payload here (null when empty)
+        row["payload"] = decoded_payload(row["payload"])
+    return rows
+
+
+def decoded_payload(text):
+    try:
+        value = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 @functions("get-new-conversations", role=AGENT)
@@ -83,7 +96,7 @@ def get_new_conversations(ctx, datetime: str, routing: bool = False, routing_una
     return C.list_rows(query.limit(C.ONE_QUERY_LIMIT))
 
 
-@functions("get-user-conversations", role=AGENT)
+@functions("get-user-conversations", role=AGENT, spellings={"agents": ("agent",)})
 def get_user_conversations(ctx, user_id: int, exclude_id: int | None = None, agents: bool = False):
     query = C.list_query(with_user=False)
     if agents:
@@ -155,7 +168,9 @@ def require_agent(agent_id):
 @functions("update-conversation-status", role=AGENT)
 def update_conversation_status(ctx, conversation_id: int, status_code: str):
     code = C.check_status(status_code)
-    conversation = C.require_conversation(conversation_id)
+    conversation = C.get_conversation(conversation_id)
+    if conversation is None:
+        return True  # nothing to change: Support Board 3.8 answers true
     if conversation.status_code != code:
         C.update_conversation(ctx, conversation, status_code=code)
     return True
@@ -184,10 +199,11 @@ def count_conversations(ctx, status_code: str | int | bool = False):
     query = Conversation.select()
     if status_code not in (False, None, ""):
         query = query.where(Conversation.status_code == C.check_status(status_code))
-    return query.count()
+    return str(query.count())  # a numeric string, as Support Board 3.8 counts
 
 
-@functions("check-conversations-assignment", role=AGENT)
+@functions("check-conversations-assignment", role=AGENT,
+           spellings={"department_id": ("department",)})
 def check_conversations_assignment(ctx, conversation_ids: IdList, agent_id: int | bool = False,
                                    department_id: int | bool = False):
     query = Conversation.select(Conversation.id).where(Conversation.id.in_(list(conversation_ids) or [0]))
@@ -199,7 +215,7 @@ def check_conversations_assignment(ctx, conversation_ids: IdList, agent_id: int 
 
 
 def last_agent(conversation_id):
-    return (User.select(User.id, User.first_name, User.last_name, User.email)
+    return (User.select()
             .join(Message, on=(Message.user == User.id))
             .where((Message.conversation == conversation_id) & User.user_type.in_(AGENT_TYPES))
             .order_by(Message.id.desc()).first())
@@ -210,8 +226,10 @@ def get_last_agent_in_conversation(ctx, conversation_id: int):
     agent = last_agent(conversation_id)
     if agent is None:
         return False
-    return {"id": agent.id, "first_name": agent.first_name, "last_name": agent.last_name,
-            "email": agent.email, "password": ""}
+    # 3.8's keys (user_type, token, department) and the reference's (password, always "")
+    return {"id": str(agent.id), "first_name": agent.first_name, "last_name": agent.last_name,
+            "email": agent.email, "user_type": agent.user_type, "token": agent.token,
+            "department": U.department_value(agent.department), "password": ""}
 
 
 @functions("get-user-from-conversation", role=AGENT)
@@ -219,11 +237,13 @@ def get_user_from_conversation(ctx, conversation_id: int, agent: bool = False):
     if agent:
         user = last_agent(conversation_id)
     else:
-        user = (User.select(User.id, User.email).join(Conversation, on=(Conversation.user == User.id))
+        user = (User.select(User).join(Conversation, on=(Conversation.user == User.id))
                 .where(Conversation.id == conversation_id).first())
     if user is None:
         return False
-    return {"id": str(user.id), "email": user.email}
+    row = U.user_row(user)  # Support Board 3.8's whole user (the reference shows id, email)
+    row["password"] = ""
+    return row
 
 
 @functions("get-agents-in-conversation", role=AGENT)
@@ -238,6 +258,6 @@ def get_agents_in_conversation(ctx, conversation_id: IdList):
     result = {}
     for row in rows:
         result.setdefault(str(row["conversation_id"]), []).append({
-            "id": row["id"], "first_name": row["first_name"], "last_name": row["last_name"],
-            "profile_image": row["profile_image"], "conversation_id": row["conversation_id"]})
-    return result
+            "id": str(row["id"]), "first_name": row["first_name"], "last_name": row["last_name"],
+            "profile_image": row["profile_image"], "conversation_id": str(row["conversation_id"])})
+    return result or []  # 3.8: an empty array when no agent wrote

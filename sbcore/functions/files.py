@@ -96,7 +96,7 @@ def count_for_export(user_ids=None):
     return query.count()
 
 
-@functions("csv-users")
+@functions("csv-users", spellings={"user_ids": ("users_id",)})
 def csv_users(ctx, user_ids: IdList | bool = False):
     if user_ids is True:
         raise invalid_argument("user_ids", "expected an array of IDs, or false for all.")

@@ -116,7 +116,7 @@ def clean_data(ctx):
 @functions("cron-jobs", transaction=False)
 def cron_jobs(ctx):
     run_due_jobs(ctx.core)
-    return True
+    return None  # Support Board 3.8 answers null (the reference: true)
 
 
 @functions("reports-update")

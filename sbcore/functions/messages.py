@@ -11,7 +11,7 @@ from .. import conversations as C
 from .. import mail, notifications
 from .. import uploads
 from .. import users as U
-from ..db import utcnow
+from ..db import format_datetime, utcnow
 from ..errors import ApiError, invalid_argument
 from ..hooks import hookimpl
 from ..models import BotMessageSent, Conversation, Message, ReportRow, User
@@ -72,8 +72,11 @@ def send_message(ctx, user_id: int, conversation_id: int, message: str = "",
                  attachments: list | None = None, conversation_status_code: str | int | None = None,
                  payload: dict | None = None, queue: bool = False, recipient_id: int | None = None):
     sent = send(ctx, user_id, conversation_id, message, attachments, payload, conversation_status_code)
-    return {"status": "success", "message-id": sent.id, "queue": False,
-            "notifications": notifications.queued_channels(ctx), "message": sent.message}
+    # the union of 3.8's answer (id, human_takeover_active) and the reference's
+    # (status, message-id)
+    return {"id": sent.id, "queue": False, "human_takeover_active": False,
+            "notifications": notifications.queued_channels(ctx), "message": sent.message,
+            "status": "success", "message-id": sent.id}
 
 
 @functions("update-message", role=AGENT)
@@ -147,21 +150,26 @@ def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | No
 @functions("get-last-message", role=AGENT)
 def get_last_message(ctx, conversation_id: int, exclude_message: str | bool = False,
                      user_id: int | bool = False):
-    query = Message.select(Message.message, Message.attachments, Message.payload).where(
-        Message.conversation == conversation_id)
+    query = Message.select().where(Message.conversation == conversation_id)
     if exclude_message is not False:
         query = query.where(Message.message != exclude_message)
     if user_id is not False:
         query = query.where(Message.user == user_id)
     last = query.order_by(Message.id.desc()).first()
     if last is None:
-        return False
-    return {"message": last.message, "attachments": last.attachments, "payload": last.payload}
+        return ""  # Support Board 3.8's answer for a conversation without messages
+    # 3.8's whole row, every value a string
+    return {"id": str(last.id), "user_id": str(last.user_id), "message": last.message,
+            "creation_time": format_datetime(last.creation_time),
+            "status_code": str(last.status_code), "attachments": last.attachments,
+            "payload": last.payload, "conversation_id": str(last.conversation_id)}
 
 
 @functions("transcript", role=AGENT)
 def transcript(ctx, conversation_id: int, type: str | bool = False):
-    kind = type or ctx.settings.get("transcript-type")
+    sb_transcript = ctx.settings.get("transcript") or {}  # Support Board 3.8's setting
+    sb_kind = sb_transcript.get("transcript-type") if isinstance(sb_transcript, dict) else ""
+    kind = type or (sb_kind if sb_kind in ("csv", "txt") else "") or ctx.settings.get("transcript-type")
     if kind not in ("csv", "txt"):
         raise invalid_argument("type", "csv, txt or false.")
     conversation = C.get_conversation(conversation_id)
@@ -257,13 +265,32 @@ def send_by_email(ctx, conversation, message, attachments):
     return True
 
 
+# Support Board 3.8's settings of the same bot messages: (setting, prefix of its sub-fields)
+SB_BOT_MESSAGES = {"welcome": ("welcome-message", "welcome"), "follow_up": ("follow-message", "follow"),
+                   "offline": ("chat-timetable", "chat-timetable")}
+
+
+def bot_message_settings(ctx, name):
+    """sbcore's ``{active, title, message}`` of a bot message; when it is off, Support
+    Board 3.8's setting of the same message (``welcome-active``, ``welcome-msg`` …)."""
+    settings = ctx.settings.get(name.replace("_", "-") + "-message")
+    if settings.get("active") and str(settings.get("message", "")).strip():
+        return settings
+    setting_id, prefix = SB_BOT_MESSAGES[name]
+    theirs = ctx.settings.get(setting_id) or {}
+    if not isinstance(theirs, dict) or not theirs.get(f"{prefix}-active"):
+        return settings
+    return {"active": True, "title": theirs.get(f"{prefix}-title", ""),
+            "message": theirs.get(f"{prefix}-msg", "")}
+
+
 @functions("execute-bot-message")
 def execute_bot_message(ctx, name: str, conversation_id: int, last_user_message: str | bool = False,
                         check: bool = True):
     if name not in BOT_MESSAGES:
         raise invalid_argument("name", f"one of {', '.join(BOT_MESSAGES)}.")
     conversation = C.require_conversation(conversation_id)
-    settings = ctx.settings.get(name.replace("_", "-") + "-message")
+    settings = bot_message_settings(ctx, name)
     if not settings.get("active") or not str(settings.get("message", "")).strip():
         return False
     record = BotMessageSent.get_or_none((BotMessageSent.user == conversation.user_id)

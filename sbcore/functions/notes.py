@@ -17,8 +17,7 @@ sbcore_register_functions = functions.hook()
 
 @functions("get-notes", role=AGENT)
 def get_notes(ctx, conversation_id: int):
-    notes = Note.select().where(Note.conversation == conversation_id).order_by(Note.id)
-    return [{"id": n.id, "user_id": str(n.user_id), "name": n.name, "message": n.message} for n in notes]
+    return C.note_rows(conversation_id)
 
 
 @functions("add-note", role=AGENT)
@@ -34,9 +33,7 @@ def add_note(ctx, conversation_id: int, user_id: int, name: str = "", message: s
 @functions("delete-note", role=AGENT)
 def delete_note(ctx, conversation_id: int, note_id: int):
     deleted = Note.delete().where((Note.id == note_id) & (Note.conversation == conversation_id)).execute()
-    if not deleted:
-        raise ApiError("note-not-found", f"Conversation {conversation_id} has no note {note_id}.", 404)
-    return True
+    return bool(deleted)  # an unknown note: false, as Support Board 3.8 answers
 
 
 @functions("set-rating", role=AGENT)
@@ -51,6 +48,8 @@ def set_rating(ctx, settings: Json = None, payload: dict | None = None, message_
         conversation_id, rating = int(conversation_id), int(rating)
     except (TypeError, ValueError):
         raise invalid_argument("settings", '{"settings": {"conversation_id": ID, "rating": 0 or 1}}.')
+    if rating == -1:
+        rating = 0  # Support Board 3.8 sends a negative rating as -1
     if rating not in (0, 1):
         raise invalid_argument("settings", "the rating is 1 (positive) or 0 (negative).")
     conversation = C.require_conversation(conversation_id)

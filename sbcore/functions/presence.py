@@ -33,11 +33,11 @@ def is_typing(ctx, user_id: int, conversation_id: int):
 def is_agent_typing(ctx, conversation_id: int):
     ids = ctx.presence.typing_in(conversation_id)
     if not ids:
-        return False
+        return ""  # Support Board 3.8's answer when nobody types (the reference: false)
     agent = (User.select(User.id, User.first_name, User.last_name)
              .where(User.id.in_(ids) & User.user_type.in_(AGENT_TYPES)).order_by(User.id).first())
     if agent is None:
-        return False
+        return ""
     return {"id": str(agent.id), "first_name": agent.first_name, "last_name": agent.last_name}
 
 

@@ -186,8 +186,13 @@ def aws_s3(ctx, file_path: str, action: str = "PUT"):
     action = action.strip().upper()
     if action not in ("PUT", "DELETE"):
         raise invalid_argument("action", "PUT or DELETE.")
-    options = active_options(ctx, "amazon-s3", ("access-key", "secret-access-key", "bucket-name", "region"),
-                             ("region",))
+    try:
+        options = active_options(ctx, "amazon-s3", ("access-key", "secret-access-key", "bucket-name",
+                                                    "region"), ("region",))
+    except ApiError as error:
+        if error.code == "amazon-s3-not-active":
+            return False  # as Support Board 3.8 answers when S3 is off
+        raise
     if action == "PUT":
         path, key = local_file(ctx.config, file_path)
     bucket = s3.Bucket(ctx.config, service_url(ctx, "s3", "amazon-s3-url"), options["amazon-s3-region"],
@@ -211,7 +216,12 @@ def newsletter(ctx, email: str, first_name: str = "", last_name: str = ""):
     for name, value in (("first_name", first_name), ("last_name", last_name)):
         if len(value) > 191:
             raise invalid_argument(name, "at most 191 characters.")
-    options = active_options(ctx, "newsletter", ("key",))
+    try:
+        options = active_options(ctx, "newsletter", ("key",))
+    except ApiError as error:
+        if error.code == "newsletter-not-active":
+            return False  # as Support Board 3.8 answers when no service is on
+        raise
     service = options["newsletter-service"]
     subscribe = newsletters.SERVICES[service][1]
     return subscribe(ctx.config, service_url(ctx, "newsletter", f"newsletter-{service}-url"),

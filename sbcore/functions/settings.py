@@ -44,7 +44,7 @@ def get_multi_setting(ctx, id: str, sub_id: str, default: Json = False):
     return default
 
 
-@functions("get-external-setting")
+@functions("get-external-setting", spellings={"name": ("setting",)})
 def get_external_setting(ctx, name: str, default: Json = False):
     return ctx.settings.get_external(name, default)
 
@@ -139,9 +139,9 @@ def get_departments(ctx):
     return {str(d["department-id"]): {"name": d.get("department-name", ""),
                                       "color": d.get("department-color", ""),
                                       "image": d.get("department-image", "")}
-            for d in ctx.settings.get("departments")}
+            for d in ctx.settings.get("departments")} or []  # 3.8: [] when there are none
 
 
 @functions("saved-replies", role=AGENT)
 def saved_replies(ctx):
-    return ctx.settings.get("saved-replies")
+    return ctx.settings.get("saved-replies") or False  # 3.8: false when none are saved

@@ -104,7 +104,8 @@ def check_app(app_name):
 
 @functions("app-get-key")
 def app_get_key(ctx, app_name: str):
-    return ctx.settings.get_external(f"app-key-{check_app(app_name)}", False)
+    # "" when the app has no key, as Support Board 3.8 answers
+    return ctx.settings.get_external(f"app-key-{check_app(app_name)}", False) or ""
 
 
 @functions("app-activation", transaction=False)  # may run pip first

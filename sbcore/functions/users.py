@@ -49,14 +49,18 @@ def sort_order(sorting, default=("creation_time", "DESC")):
 
 
 def with_extra(rows, extra):
-    """``extra`` true adds every detail to list rows as a key, a list adds those slugs."""
+    """``extra`` true adds every detail to list rows as a key, a list adds those slugs;
+    each row also gets Support Board 3.8's ``extra``: ``{slug: value}``, or ``[]`` when
+    the user has none of them."""
     if extra is False or extra is None:
         return rows
     slugs = None if extra is True else [U.check_slug(s) for s in extra]
     details = U.details_of([int(row["id"]) for row in rows], slugs)
     for row in rows:
-        for detail in details.get(int(row["id"]), []):
-            row.setdefault(detail.slug, detail.value)
+        found = {detail.slug: detail.value for detail in details.get(int(row["id"]), [])}
+        for slug, value in found.items():
+            row.setdefault(slug, value)
+        row["extra"] = found or []
     return rows
 
 
@@ -83,10 +87,8 @@ def get_user_by(ctx, by: str, value: str):
         query = query.join(UserDetail).where((UserDetail.slug == by) & (UserDetail.value == value))
     user = query.order_by(User.id).first()
     if user is None:
-        return False
-    return {"id": str(user.id), "first_name": user.first_name, "last_name": user.last_name,
-            "email": user.email, "user_type": user.user_type,
-            "department": U.department_value(user.department)}
+        return ""  # Support Board 3.8's not-found (the reference says false)
+    return U.user_row(user)
 
 
 @functions("get-user-extra", role=AGENT)
@@ -103,12 +105,11 @@ def get_user_language(ctx, user_id: int):
     for slug in ("language", "browser_language"):
         value = U.detail_value(user_id, slug)
         if value:
-            code = value.strip().lower().replace("_", "-")
-            return False if code in ("en", "") else code
-    return False
+            return value.strip().lower().replace("_", "-")
+    return ""  # Support Board 3.8's answer without a language (the reference says false)
 
 
-@functions("get-users", role=AGENT)
+@functions("get-users", role=AGENT, spellings={"user_ids": ("users_id",)})
 def get_users(ctx, sorting: list | str | None = None, user_types: list | None = None,
               search: str = "", pagination: int = 0, extra: bool | list = False,
               user_ids: IdList | bool = False):
@@ -169,7 +170,7 @@ def get_users_with_details(ctx, details: list, user_ids: Json = False):
             query = query.where((User.id if scope is User else scope).in_(ids or [0]))
         if agents_only:
             query = query.where(User.user_type.in_(("agent", "admin")))
-        result[slug] = [{"id": row["id"], "value": row["value"]}
+        result[slug] = [{"id": str(row["id"]), "value": row["value"]}
                         for row in query.order_by(User.id if scope is User else scope).dicts()]
     return result
 
@@ -179,8 +180,8 @@ def search_users(ctx, search: str):
     condition = U.search_filter(search, newest=U.PAGE_SIZE + 1)
     if condition is None:
         return []
-    return U.list_users(User.select().where(condition & U.not_bot())
-                        .order_by(User.id.desc()).limit(U.PAGE_SIZE))
+    return [U.user_raw_row(row) for row in U.list_users(
+        User.select().where(condition & U.not_bot()).order_by(User.id.desc()).limit(U.PAGE_SIZE))]
 
 
 @functions("count-users", role=AGENT)
@@ -241,7 +242,9 @@ def update_user(ctx, user_id: int, first_name: str | None = None, last_name: str
 
 @functions("update-user-to-lead")
 def update_user_to_lead(ctx, user_id: int):
-    user = U.require_user(user_id)
+    user = U.get_user(user_id)
+    if user is None:
+        return True  # nothing to change: Support Board 3.8 answers true
     if user.is_agent or user.user_type == "bot":
         raise ApiError("invalid-user-type", "Agents, admins and the bot cannot become leads.")
     User.update(user_type="lead").where(User.id == user.id).execute()
@@ -251,7 +254,8 @@ def update_user_to_lead(ctx, user_id: int):
 
 @functions("delete-user")
 def delete_user(ctx, user_id: int):
-    U.require_user(user_id)
+    if U.get_user(user_id) is None:
+        return True  # nothing to delete: Support Board 3.8 answers true
     return U.delete_users(ctx, [user_id])
 
 

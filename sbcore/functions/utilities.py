@@ -57,7 +57,7 @@ def chat_css(ctx, color_1: str = "", color_2: str = "", color_3: str = ""):
     return TEMPLATES.get_template("chat.css.j2").render(**colours)
 
 
-@functions("upload-path")
+@functions("upload-path", spellings={"url": ("email",)})  # 3.8 reads the switch from `email`
 def upload_path(ctx, url: bool = False, date: bool = False):
     suffix = "/" + datetime.now(timezone.utc).strftime("%d-%m-%y") if date else ""
     if url:

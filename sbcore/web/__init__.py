@@ -15,7 +15,7 @@ log = logging.getLogger("sbcore.web")
 
 
 def handle_api_error(req, resp, error, params):
-    error_envelope(resp, error)
+    error_envelope(resp, error, getattr(req.context, "dialect", "api"))
 
 
 def handle_http_error(req, resp, error, params):

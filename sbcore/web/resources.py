@@ -22,9 +22,38 @@ def envelope(resp, status, body):
     resp.text = dumps(body)
 
 
-def error_envelope(resp, error):
+def error_envelope(resp, error, dialect="api"):
+    """The failure envelope of ``dialect``: on ``"api"`` the error's own HTTP status; on
+    ``"sb"`` (Support Board 3.8's wire) the gate errors answer
+    ``{"status":"error",...}`` with their status and every other failure is HTTP 200."""
+    if dialect == "sb":
+        if error.code in SB_GATE_ERRORS:
+            envelope(resp, falcon.code_to_http_status(SB_GATE_ERRORS[error.code]),
+                     {"status": "error", "response": error.code,
+                      "message": sb_gate_message(error)})
+            return
+        envelope(resp, falcon.HTTP_200,
+                 {"success": False, "response": error.code, "message": error.message})
+        return
     envelope(resp, falcon.code_to_http_status(error.status),
              {"success": False, "response": error.code, "message": error.message})
+
+
+# Support Board 3.8's gate errors on /include/api.php, in the order it checks them
+SB_GATE_ERRORS = {"missing-function-name": 400, "function-not-found": 404,
+                  "token-not-found": 401, "invalid-token": 401, "missing-argument": 400}
+
+
+def sb_gate_message(error):
+    """3.8's sentence for a gate error (the argument's name kept for missing-argument)."""
+    if error.code == "missing-argument":
+        return f"Missing argument: {getattr(error, 'argument', None) or ''}".rstrip()
+    return {
+        "missing-function-name": "Function name is required. Get it from the docs.",
+        "function-not-found": error.message,
+        "token-not-found": "Admin token is required. Get it from Users > Your admin user profile box.",
+        "invalid-token": "Use a token of an administrator.",
+    }[error.code]
 
 
 class ApiResource:
@@ -37,8 +66,19 @@ class ApiResource:
         self.dialect = dialect
 
     def on_post(self, req, resp, function=None):
+        req.context.dialect = self.dialect  # the error handlers answer in this dialect
         with dbmod.connection():  # one pooled connection for the token check and the call
-            self.answer(req, resp, function)
+            if self.dialect == "sb":
+                self.answer_sb(req, resp)
+            else:
+                self.answer(req, resp, function)
+
+    def on_get(self, req, resp, function=None):
+        if self.dialect != "sb":
+            raise falcon.HTTPMethodNotAllowed(["POST"])
+        # 3.8 ignores a query string: no function is named
+        req.context.dialect = self.dialect
+        raise ApiError("missing-function-name", "Function name is required.", 400)
 
     def answer(self, req, resp, function=None):
         fields = read_fields(req)
@@ -56,6 +96,31 @@ class ApiResource:
         if not isinstance(name, str) or not name:
             raise ApiError("missing-function", "The field 'function' names the function to run.", 400)
         result = self.core.call_fields(name, fields, caller_id=caller)
+        envelope(resp, falcon.HTTP_200, {"success": True, "response": result})
+
+    def answer_sb(self, req, resp):
+        """Support Board 3.8's order of checks: function name, function, token, admin."""
+        try:
+            fields = read_fields(req)
+        except ApiError as error:
+            if error.code != "invalid-body":
+                raise
+            fields = {}  # 3.8 ignores a body it cannot parse: then no function is named
+        name = fields.pop("function", None)
+        if not isinstance(name, str) or not name:
+            raise ApiError("missing-function-name", "Function name is required.", 400)
+        function = self.core.functions.get(name)
+        if function is None:
+            raise ApiError("function-not-found",
+                           f"Function {name} not found. Check the function name.", 404)
+        bearer = bearer_token(req)
+        token = bearer if bearer is not None else fields.pop("token", None)
+        if not isinstance(token, str) or not token:
+            raise ApiError("token-not-found", "Admin token is required.", 401)
+        caller = self.core.admin_for_token(token)
+        if caller is None:
+            raise ApiError("invalid-token", "Use a token of an administrator.", 401)
+        result = self.core.run_function(function, fields, caller_id=caller)
         envelope(resp, falcon.HTTP_200, {"success": True, "response": result})
 
 

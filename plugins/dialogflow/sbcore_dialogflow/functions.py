@@ -224,7 +224,7 @@ def dialogflow_message(ctx, message: str = "", conversation_id: int | bool = Fal
     return answer
 
 
-@functions("dialogflow-get-token", transaction=False)
+@functions("dialogflow-get-token", transaction=False, aliases=("google-get-token",))
 def dialogflow_get_token(ctx):
     return access_token(ctx, settings_of(ctx), fresh=True)
 

@@ -113,7 +113,8 @@ def google_translate(ctx, strings: list, language_code: str, token: str = ""):
     return [client.translate(texts, target), access_token]
 
 
-@functions("google-language-detection-update-user", transaction=False)
+@functions("google-language-detection-update-user", transaction=False,
+           aliases=("google-translate-detection-update-user",))
 def google_language_detection_update_user(ctx, string: str, user_id: int, token: str = ""):
     if not string.strip():
         raise invalid_argument("string", "the text is empty.")

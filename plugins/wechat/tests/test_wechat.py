@@ -236,7 +236,7 @@ def test_a_media_error_body_is_not_stored_as_a_file(api, client, configured):
     responses.get(f"{API}/cgi-bin/media/get", json={"errcode": 40007, "errmsg": "invalid media_id"})
     post(client, xml("video", "24", MediaId="gone", ThumbMediaId="t"))
     row = api.ok("get-conversations")[0]
-    assert row["attachments"] == "" and "json" in json.loads(row["payload"])["media_error"]
+    assert row["attachments"] == "" and "json" in row["payload"]["media_error"]  # get-conversations decodes it, as 3.8
     assert ACCESS_TOKEN not in row["payload"]
 
 

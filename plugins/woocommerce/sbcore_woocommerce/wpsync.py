@@ -114,7 +114,7 @@ def profile(ctx, entry, email):
 functions = FunctionSet()
 
 
-@functions("wp-synch", transaction=False)
+@functions("wp-synch", transaction=False, aliases=("wp-sync",))
 def wp_synch(ctx):
     synchronize(ctx)
     return True

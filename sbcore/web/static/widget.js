@@ -994,6 +994,7 @@
 
   function openArticle(id) {
     api("get-articles", { id: id, full: true, articles_language: state.language }).then(function (article) {
+      if (Array.isArray(article)) article = article[0];  // Support Board 3.8 answers an array
       if (!article || typeof article !== "object") return;
       while (ui.article.firstChild) ui.article.removeChild(ui.article.firstChild);
       var back = el("button", { type: "button", "class": "sb-link", text: t("Back"), onclick: function () {
