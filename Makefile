@@ -11,7 +11,7 @@ PORT ?= 8000
 WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-db bench clean
+.PHONY: install run test test-db bench docs clean
 
 # make run: the runtime only (the core and every plugin); make test: with the test extras.
 $(RUN_STAMP): setup.cfg pyproject.toml $(PLUGINS)
@@ -40,5 +40,16 @@ test-db: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+# make docs: the documentation site into site/ (mkdocs --strict: a broken link or a missing
+# page fails); tools/docs_reference.py writes the generated pages (settings, functions,
+# hooks, benchmark results) from the code first, as an mkdocs hook.
+DOCS_STAMP := $(VENV)/.sbcore-docs
+$(DOCS_STAMP): $(RUN_STAMP) setup.cfg
+	$(BIN)/python -m pip install -q -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache site docs/reference
