@@ -1,20 +1,33 @@
-"""Every code block of the README runs (or, for shell lines, file trees and fragments of
-files, is checked against what it names): a newcomer can copy any of them verbatim."""
+"""Every code block of the README and of the documentation's pages (docs/, the generated
+reference aside) runs (or, for shell lines, file trees and fragments of files, is checked
+against what it names): a newcomer can copy any of them verbatim."""
 
 import configparser
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def readme_blocks():
-    """(section, language, text, line number) of every fenced block of README.md."""
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+def documents():
+    """README.md and every page of docs/ but the generated ones (docs/reference/)."""
+    found = ["README.md"]
+    for folder, folders, names in os.walk(os.path.join(ROOT, "docs")):
+        folders[:] = sorted(f for f in folders if f != "reference")
+        found += sorted(os.path.relpath(os.path.join(folder, n), ROOT) for n in names if n.endswith(".md"))
+    return found
+
+
+def readme_blocks(document="README.md"):
+    """(section, language, text, line number) of every fenced block of ``document``."""
+    with open(os.path.join(ROOT, document), encoding="utf-8") as handle:
         lines = handle.read().splitlines()
     blocks, section, index = [], "", 0
     while index < len(lines):
@@ -33,12 +46,12 @@ def readme_blocks():
     return blocks
 
 
-BLOCKS = readme_blocks()
+BLOCKS = [(document, *block) for document in documents() for block in readme_blocks(document)]
 
 
 def block_id(block):
-    section, language, _, line = block
-    return f"line{line}-{language or 'tree'}"
+    document, section, language, _, line = block
+    return f"{document}:{line}-{language or 'tree'}"
 
 
 def make_targets():
@@ -73,7 +86,7 @@ def check_shell(text, tmp_path):
         elif words[0] in ("pip", "python", "python3", "curl", "cd", "git", ".venv/bin/python"):
             continue  # checked by the tests of what they do (build, install, HTTP)
         else:
-            pytest.fail(f"README shell line `{line}` is checked by no test")
+            pytest.fail(f"shell line `{line}` is checked by no test")
 
 
 def check_tree(text):
@@ -91,7 +104,7 @@ def check_tree(text):
     assert paths
     for path in paths:
         if "<" not in path:
-            assert os.path.exists(os.path.join(ROOT, path)), f"README lists {path}, which does not exist"
+            assert os.path.exists(os.path.join(ROOT, path)), f"a tree lists {path}, which does not exist"
 
 
 def check_ini(text):
@@ -131,7 +144,45 @@ def check_file_block(path, text):
     else:
         with open(os.path.join(ROOT, path), encoding="utf-8") as handle:
             expected = handle.read()
-    assert body == expected, f"README's {path} differs from the file"
+    assert body == expected, f"the documentation's {path} differs from the file"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_php(text, tmp_path):
+    """A PHP webhook receiver: served by ``php -S``, it takes a delivery signed as
+    sbcore's worker signs it and refuses one whose body was changed."""
+    import requests
+
+    from sbcore.webhooks import signed_request
+    php = shutil.which("php")
+    if not php:
+        pytest.skip("php is not installed (apt-get install php-cli)")
+    (tmp_path / "webhook.php").write_text(text, encoding="utf-8")
+    port = free_port()
+    server = subprocess.Popen([php, "-S", f"127.0.0.1:{port}", "-t", str(tmp_path)],
+                              env={**os.environ, "SB_WEBHOOKS_KEY": "the-key"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/webhook.php"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        body = b'{"function": "message-sent", "key": "the-key", "data": {}, "sender-url": ""}'
+        headers = signed_request("the-key", "delivery-1", body, int(time.time()))
+        assert requests.post(url, data=body, headers=headers, timeout=30).status_code == 200
+        assert requests.post(url, data=body + b" ", headers=headers, timeout=30).status_code == 401
+        assert requests.post(url, data=body, timeout=30).status_code == 401
+    finally:
+        server.kill()
+        server.wait(timeout=30)
 
 
 GUIDE = ("Writing a plugin", "A messaging channel")
@@ -139,12 +190,12 @@ GUIDE = ("Writing a plugin", "A messaging channel")
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[block_id(b) for b in BLOCKS])
 def test_every_readme_block_runs(block, tmp_path, database_url):
-    section, language, text, line = block
+    document, section, language, text, line = block
     if named_file(text):
         check_file_block(named_file(text), text)
     elif language == "python":
         if section in GUIDE:  # an excerpt ("..." for the body): it must at least parse
-            compile(text, f"README.md:{line}", "exec")
+            compile(text, f"{document}:{line}", "exec")
         else:
             if not database_url.startswith("sqlite"):
                 pytest.skip("the README's examples make their own SQLite files")
@@ -166,12 +217,17 @@ def test_every_readme_block_runs(block, tmp_path, database_url):
             app.sbcore.close()
     elif language == "ini":
         check_ini(text)
+    elif language == "php":
+        run_php(text, tmp_path)
     elif language == "":
         check_tree(text)
     else:
-        pytest.fail(f"README.md:{line}: a ```{language} block that no test runs")
+        pytest.fail(f"{document}:{line}: a ```{language} block that no test runs")
 
 
-def test_the_readme_has_the_blocks_a_newcomer_copies():
-    languages = [language for _, language, _, _ in BLOCKS]
-    assert languages.count("python") >= 2 and "sh" in languages
+def test_the_readme_and_the_docs_have_the_blocks_a_newcomer_copies():
+    languages = [language for _, _, language, _, _ in BLOCKS]
+    assert languages.count("python") >= 2 and "sh" in languages and "php" in languages
+    assert "sh" in [language for _, language, _, _ in readme_blocks("README.md")]
+    started = [language for _, language, _, _ in readme_blocks("docs/getting-started.md")]
+    assert {"sh", "python", "html"} <= set(started)
