@@ -1,5 +1,5 @@
 """``sbcore new-plugin NAME``: the skeleton of a plugin that installs, registers a function
-and a setting, and passes its own test (the README's plugin guide walks through it)."""
+and a setting, and passes its own test (the plugin guide, docs/plugins.md, walks through it)."""
 
 import os
 import re
