@@ -111,8 +111,12 @@ class ApiResource:
             raise ApiError("missing-function-name", "Function name is required.", 400)
         function = self.core.functions.get(name)
         if function is None:
+            from ..plugin_index import providing_distribution
+            distribution = providing_distribution(name)
+            hint = f" It comes with the plugin {distribution}, which is not installed: pip install " \
+                f"{distribution}" if distribution else ""
             raise ApiError("function-not-found",
-                           f"Function {name} not found. Check the function name.", 404)
+                           f"Function {name} not found. Check the function name.{hint}", 404)
         bearer = bearer_token(req)
         token = bearer if bearer is not None else fields.pop("token", None)
         if not isinstance(token, str) or not token:
