@@ -83,6 +83,10 @@ class Context:
         return self.config.upload_url(relative_path)
 
     @property
+    def storage(self):
+        return self.core.storage
+
+    @property
     def secret_key(self):
         return self.core.secret_key
 
@@ -98,6 +102,7 @@ class Core:
         self.database = dbmod.init_database(self.config.database_url)
         self.presence = make_presence(self.config.redis_url)
         self._secret_key = self.config.secret_key or None
+        self._storage = None  # (config, backend): built on first use, again if config changes
         self.outbox_signal = threading.Event()  # set after a commit that wrote events
 
     # --- schema and secrets ---
@@ -129,6 +134,14 @@ class Core:
                 raise StartupError("no secret key: run `sbcore init` or set SB_SECRET_KEY")
             self._secret_key = json.loads(row.value)
         return self._secret_key
+
+    @property
+    def storage(self):
+        """The file store the configuration names (sbcore.storage)."""
+        if self._storage is None or self._storage[0] is not self.config:
+            from .storage import open_storage
+            self._storage = (self.config, open_storage(self.config))
+        return self._storage[1]
 
     def context(self, caller_id=None):
         return Context(self, caller_id)

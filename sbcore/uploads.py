@@ -1,53 +1,42 @@
-"""The uploads folder: every path stays inside it."""
+"""The files the API writes (uploads, transcripts, avatars, exports, backups, channel
+media, email attachments): fresh keys, their URLs under ``/uploads/``, writing and
+removing them through the core's storage (sbcore.storage)."""
 
-import os
 import secrets
 from datetime import datetime, timezone
+from urllib.parse import unquote
+
+from .storage import UnsafePath, check_key, content_type_of  # noqa: F401 (part of this API)
 
 
-class UnsafePath(ValueError):
-    pass
-
-
-def root(config):
-    return os.path.realpath(config.uploads_dir)
-
-
-def resolve(config, relative):
-    """The absolute path of ``relative`` inside the uploads folder; UnsafePath if it
-    would leave it (``..``, absolute paths, symlinks out)."""
-    if not relative or "\x00" in relative:
-        raise UnsafePath(relative)
-    base = root(config)
-    path = os.path.realpath(os.path.join(base, relative.lstrip("/")))
-    if os.path.commonpath([base, path]) != base or path == base:
-        raise UnsafePath(relative)
-    return path
-
-
-def new_file(config, folder, suffix):
-    """A fresh, unguessable relative path ``folder/dd-mm-yy/<random><suffix>`` and its
-    absolute path, with the folder created."""
+def new_key(folder, suffix):
+    """A fresh, unguessable key ``folder/dd-mm-yy/<random><suffix>``."""
     day = datetime.now(timezone.utc).strftime("%d-%m-%y")
-    relative = f"{folder}/{day}/{secrets.token_hex(12)}{suffix}"
-    path = resolve(config, relative)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    return relative, path
+    return check_key(f"{folder}/{day}/{secrets.token_hex(12)}{suffix}")
 
 
-def local_path_of_url(config, url):
-    """The file behind a URL this server handed out under ``/uploads/``, else None."""
+def key_of_url(config, url):
+    """The key behind a URL this server handed out under ``/uploads/``, else None."""
     prefix = f"{config.public_url}/uploads/"
     if not isinstance(url, str) or not url.startswith(prefix):
         return None
     try:
-        return resolve(config, url[len(prefix):])
+        return check_key(unquote(url[len(prefix):]))
     except UnsafePath:
         return None
 
 
-def remove_urls(config, urls):
+def store(core, folder, suffix, source):
+    """Write ``source`` (bytes or a binary file object) under a new key in ``folder``;
+    answers the key (``core.config.upload_url(key)`` is its URL)."""
+    key = new_key(folder, suffix)
+    core.storage.save(key, source)
+    return key
+
+
+def remove_urls(core, urls):
+    """Remove the files behind our own ``/uploads/`` URLs among ``urls``."""
     for url in urls:
-        path = local_path_of_url(config, url)
-        if path and os.path.isfile(path):
-            os.remove(path)
+        key = key_of_url(core.config, url)
+        if key is not None:
+            core.storage.delete(key)

@@ -255,10 +255,8 @@ def save_upload(ctx, file: dict):
                        "uploaded.", 400)
     if len(file["data"]) > ctx.settings.get("widget-upload-max-bytes"):
         raise ApiError("file-too-large", "The file is larger than widget-upload-max-bytes.", 413)
-    relative, path = uploads.new_file(ctx.config, "widget", "." + extension.lower())
-    with open(path, "wb") as handle:
-        handle.write(file["data"])
-    return {"name": name, "url": ctx.upload_url(relative)}
+    key = uploads.store(ctx.core, "widget", "." + extension.lower(), file["data"])
+    return {"name": name, "url": ctx.upload_url(key)}
 
 
 # --- conversations ---
@@ -287,7 +285,7 @@ def own_attachments(ctx, attachments):
     """Visitors attach only files they uploaded here (``/widget/upload``)."""
     for item in attachments or []:
         if not (isinstance(item, list) and len(item) >= 2
-                and uploads.local_path_of_url(ctx.config, item[1]) is not None):
+                and uploads.key_of_url(ctx.config, item[1]) is not None):
             raise invalid_argument("attachments", 'each attachment is ["name", "URL"] of a file '
                                    "uploaded through /widget/upload.")
     return attachments

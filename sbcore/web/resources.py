@@ -74,30 +74,51 @@ class HealthResource:
         envelope(resp, falcon.HTTP_200, {"status": "ok", "database": True})
 
 
+def file_headers(resp, content_type):
+    resp.content_type = content_type
+    resp.set_header("X-Content-Type-Options", "nosniff")
+    if not content_type.startswith("image/"):
+        resp.set_header("Content-Disposition", "attachment")
+    resp.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+
+
 def send_file(resp, path):
     if not os.path.isfile(path):
         raise falcon.HTTPNotFound()
-    resp.content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    resp.set_header("X-Content-Type-Options", "nosniff")
-    if not resp.content_type.startswith("image/"):
-        resp.set_header("Content-Disposition", "attachment")
-    resp.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+    file_headers(resp, mimetypes.guess_type(path)[0] or "application/octet-stream")
     resp.stream = open(path, "rb")
     resp.content_length = os.path.getsize(path)
 
 
 class UploadsResource:
-    """``GET /uploads/<path>``: the files the API wrote; no listing, no way out."""
+    """``GET /uploads/<path>``: the files the API wrote, streamed from the storage
+    (sbcore.storage), or a redirect to a presigned URL of the bucket when
+    ``SB_STORAGE_PRESIGN`` gives it a lifetime; no listing, no way out."""
 
     def __init__(self, core):
         self.core = core
 
     def on_get(self, req, resp, path):
+        storage = self.core.storage
         try:
-            absolute = uploads.resolve(self.core.config, path)
+            key = uploads.check_key(path)
         except uploads.UnsafePath:
             raise falcon.HTTPNotFound()
-        send_file(resp, absolute)
+        seconds = self.core.config.storage_presign
+        if seconds > 0:
+            url = storage.presigned_url(key, seconds)
+            if url is not None:
+                if not storage.exists(key):
+                    raise falcon.HTTPNotFound()
+                resp.cache_control = ["private", f"max-age={max(seconds - 30, 0)}"]
+                raise falcon.HTTPFound(url, headers={"Cache-Control": resp.get_header("Cache-Control")})
+        try:
+            blob = storage.open(key)
+        except (FileNotFoundError, IsADirectoryError, uploads.UnsafePath):
+            raise falcon.HTTPNotFound()
+        file_headers(resp, uploads.content_type_of(key))
+        resp.stream = blob.stream
+        resp.content_length = blob.size
 
 
 class StaticResource:
