@@ -26,10 +26,11 @@ sbcore_register_functions = functions.hook()
 
 @hookimpl
 def sbcore_on_users_deleted(ctx, user_ids):
-    """Remove the uploaded profile images of users about to be deleted (their messages'
-    files go with their conversations: sbcore.conversations.forget_messages)."""
+    """The profile images and uploads of users about to be deleted go, unless something
+    else uses them (their messages' files go with their conversations:
+    sbcore.conversations.forget_messages)."""
     urls = [row[0] for row in User.select(User.profile_image).where(User.id.in_(user_ids)).tuples()]
-    uploads.remove_urls(ctx.core, urls)
+    uploads.release(ctx, user_ids=user_ids, urls=urls)
 
 
 def initials(first_name, last_name):
@@ -48,7 +49,7 @@ def get_avatar(ctx, first_name: str = "", last_name: str = ""):
     draw.text((AVATAR_SIZE / 2, AVATAR_SIZE / 2), text, fill="#ffffff", font=font, anchor="mm")
     data = io.BytesIO()
     image.save(data, "PNG")
-    return ctx.upload_url(uploads.store(ctx.core, "avatars", ".png", data.getvalue()))
+    return ctx.upload_url(uploads.store(ctx.core, "avatars", ".png", data.getvalue(), ctx.caller_id))
 
 
 def export_users(ctx, path, user_ids=None, progress=None):
@@ -106,6 +107,6 @@ def csv_users(ctx, user_ids: IdList | bool = False):
         export_users(ctx, text, None if user_ids is False else user_ids)
         text.flush()
         spool.seek(0)
-        key = uploads.store(ctx.core, "exports", ".csv", spool)
+        key = uploads.store(ctx.core, "exports", ".csv", spool, ctx.caller_id)
         text.detach()
     return ctx.upload_url(key)

@@ -117,7 +117,7 @@ def delete_attachments(ctx, conversation_id: int | bool = False, message_id: int
         for m in messages:
             m.attachments = ""
             C.index_message(m)
-    uploads.remove_urls(ctx.core, urls)
+    uploads.release(ctx, message_ids=[m.id for m in messages], urls=urls)
     return True
 
 
@@ -188,7 +188,7 @@ def transcript(ctx, conversation_id: int, type: str | bool = False):
                 if len(attachment) > 1:
                     handle.write(f"    attachment: {attachment[0]} {attachment[1]}\n")
     key = uploads.store(ctx.core, "transcripts", f"-conversation-{conversation.id}.{kind}",
-                        handle.getvalue().encode("utf-8"))
+                        handle.getvalue().encode("utf-8"), ctx.caller_id)
     return ctx.upload_url(key)
 
 

@@ -80,7 +80,7 @@ def export_settings(ctx):
     document = {"format": EXPORT_FORMAT, "settings": ctx.settings.all(),
                 "external_settings": ctx.settings.externals()}
     data = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
-    return ctx.upload_url(uploads.store(ctx.core, "exports", "-settings.json", data))
+    return ctx.upload_url(uploads.store(ctx.core, "exports", "-settings.json", data, ctx.caller_id))
 
 
 def read_capped(ctx, file_url, limit):

@@ -40,7 +40,7 @@ def save_translations(ctx, translations: dict):
         raise ApiError("invalid-translations", f"The translations are not valid: {error}.", 400)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     uploads.store(ctx.core, "backups", f"-translations-{stamp}.json",
-                  json.dumps(T.all_catalogs(ctx.config), ensure_ascii=False).encode("utf-8"))
+                  json.dumps(T.all_catalogs(ctx.config), ensure_ascii=False).encode("utf-8"), ctx.caller_id)
     T.save(ctx.config, translations)
     return True
 

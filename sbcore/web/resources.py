@@ -9,6 +9,7 @@ import falcon
 from .. import db as dbmod
 from .. import uploads
 from ..errors import ApiError
+from .access import request_admin
 from .fields import bearer_token, dumps, read_fields
 
 log = logging.getLogger("sbcore.web")
@@ -93,7 +94,9 @@ def send_file(resp, path):
 class UploadsResource:
     """``GET /uploads/<path>``: the files the API wrote, streamed from the storage
     (sbcore.storage), or a redirect to a presigned URL of the bucket when
-    ``SB_STORAGE_PRESIGN`` gives it a lifetime; no listing, no way out."""
+    ``SB_STORAGE_PRESIGN`` gives it a lifetime; no listing, no way out. Exports and
+    backups (``uploads.PRIVATE_FOLDERS``) go only to an admin, never cached, and only
+    until they expire."""
 
     def __init__(self, core):
         self.core = core
@@ -104,6 +107,9 @@ class UploadsResource:
             key = uploads.check_key(path)
         except uploads.UnsafePath:
             raise falcon.HTTPNotFound()
+        if uploads.is_private(key):
+            self.send_private(req, resp, key)
+            return
         seconds = self.core.config.storage_presign
         if seconds > 0:
             url = storage.presigned_url(key, seconds)
@@ -117,6 +123,25 @@ class UploadsResource:
         except (FileNotFoundError, IsADirectoryError, uploads.UnsafePath):
             raise falcon.HTTPNotFound()
         file_headers(resp, uploads.content_type_of(key))
+        resp.stream = blob.stream
+        resp.content_length = blob.size
+
+    def send_private(self, req, resp, key):
+        private = {"Cache-Control": "private, no-store"}
+        with dbmod.connection():
+            if request_admin(self.core, req) is None:
+                raise falcon.HTTPUnauthorized(
+                    title="Exports are served to an admin: send Authorization: Bearer <admin token>.",
+                    headers=dict(private, **{"WWW-Authenticate": "Bearer"}))
+            found = uploads.live_file(key)
+        if found is None:
+            raise falcon.HTTPNotFound(headers=private)
+        try:
+            blob = self.core.storage.open(key)
+        except (FileNotFoundError, IsADirectoryError):
+            raise falcon.HTTPNotFound(headers=private)
+        file_headers(resp, uploads.content_type_of(key))
+        resp.cache_control = ["private", "no-store"]
         resp.stream = blob.stream
         resp.content_length = blob.size
 
