@@ -11,6 +11,8 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
+from peewee import fn
+
 from . import db as dbmod
 from .db import utcnow
 from .hooks import hookimpl
@@ -79,6 +81,14 @@ def owned_by(config, urls, user_id):
         return False
     return not keys or File.select().where(File.path.in_(list(keys)) & (File.owner == user_id)) \
         .count() == len(keys)
+
+
+def uploaded_since(user_id, since):
+    """How many files ``user_id`` uploaded since ``since``, and their bytes (one
+    indexed query): for per-visitor upload bounds."""
+    count, size = File.select(fn.COUNT(File.id), fn.SUM(File.size)).where(
+        (File.owner == user_id) & (File.created >= since)).tuples().get()
+    return int(count or 0), int(size or 0)
 
 
 # --- what uses a file ---

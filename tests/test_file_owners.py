@@ -170,3 +170,40 @@ def test_private_folders_answer_401_even_for_missing_files(api, path):
     assert api.client.simulate_get(f"/uploads/{path}").status_code == 401
     assert api.client.simulate_get(f"/uploads/{path}",
                                    headers={"Authorization": f"Bearer {api.token}"}).status_code == 404
+
+
+def test_uploaded_since_counts_a_visitors_files_and_bytes(widget, core):
+    alice = widget.new()
+    hour_ago = utcnow() - timedelta(hours=1)
+    upload(alice)
+    upload(alice, "b.png")
+    widget.new().upload("c.png", PNG, "image/png")
+    with dbmod.connection():
+        assert uploads.uploaded_since(alice.user["id"], hour_ago) == (2, 2 * len(PNG))
+        assert uploads.uploaded_since(alice.user["id"], utcnow() + timedelta(seconds=1)) == (0, 0)
+
+
+def plan(query):
+    sql, params = query.sql()
+    return " ".join(row[3] for row in dbmod.database.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+
+
+def test_file_queries_use_indexes(ctx):
+    if dbmod.kind() != "sqlite":
+        pytest.skip("the plan's wording is SQLite's; the indexes exist on every database")
+    from peewee import JOIN, fn
+    now = utcnow()
+    queries = {
+        "sb_files_folder_created": File.select(File.id).join(FileUse, JOIN.LEFT_OUTER, on=(FileUse.file == File.id))
+        .where((File.folder == "widget") & (File.created < now) & FileUse.id.is_null()),
+        "sb_files_expires": File.select(File.id).where(File.expires <= now),
+        "sb_files_owner_created": File.select(fn.COUNT(File.id), fn.SUM(File.size)).where(
+            (File.owner == 1) & (File.created >= now)),
+        "sb_files_path": File.select(File.id).where(File.path.in_(["a", "b"])),
+        "sb_file_uses_message_id": FileUse.select().where(FileUse.message_id.in_([1, 2])),
+        "sb_file_uses_user_id": FileUse.select().where(FileUse.user_id.in_([1, 2])),
+        "sb_file_uses_file_id": FileUse.select(FileUse.file).where(FileUse.file.in_([1, 2])),
+    }
+    for index, query in queries.items():
+        text = plan(query)
+        assert index in text, (index, text)

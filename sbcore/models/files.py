@@ -10,14 +10,14 @@ class File(BaseModel):
 
     path = pw.CharField(max_length=191, unique=True)
     folder = pw.CharField(max_length=32)
-    owner = pw.IntegerField(null=True, index=True)  # a user id; kept when the user goes
+    owner = pw.IntegerField(null=True)  # a user id; set to NULL when the user goes
     size = pw.BigIntegerField(default=0)
     created = pw.DateTimeField(default=utcnow)
     expires = pw.DateTimeField(null=True, index=True)
 
     class Meta:
         table_name = "sb_files"
-        indexes = ((("folder", "created"), False),)
+        indexes = ((("folder", "created"), False), (("owner", "created"), False))
 
 
 class FileUse(BaseModel):
