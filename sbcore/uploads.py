@@ -9,7 +9,7 @@ import json
 import logging
 import secrets
 from datetime import datetime, timedelta, timezone
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from peewee import fn
 
@@ -40,13 +40,26 @@ def is_private(key):
     return folder_of(key) in PRIVATE_FOLDERS
 
 
-def key_of_url(config, url):
-    """The key behind a URL this server handed out under ``/uploads/``, else None."""
+def key_of_url(config, url, any_host=False):
+    """The key behind a URL this server handed out under ``/uploads/``, else None.
+    With ``any_host``, also the path after ``/uploads/`` of an http(s) URL of another
+    host (another sbcore host of the same install, with its own SB_PUBLIC_URL): only
+    for lookups of recorded files, never to delete what has no record."""
+    if not isinstance(url, str):
+        return None
     prefix = f"{config.public_url}/uploads/"
-    if not isinstance(url, str) or not url.startswith(prefix):
+    if url.startswith(prefix):
+        path = url[len(prefix):]
+    elif any_host:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.path.startswith("/uploads/") \
+                or parts.query or parts.fragment:
+            return None
+        path = parts.path[len("/uploads/"):]
+    else:
         return None
     try:
-        return check_key(unquote(url[len(prefix):]))
+        return check_key(unquote(path))
     except UnsafePath:
         return None
 
@@ -74,9 +87,9 @@ def live_file(key, now=None):
 
 
 def owned_by(config, urls, user_id):
-    """Whether every URL of ``urls`` is one of our files that ``user_id`` uploaded
-    (one query)."""
-    keys = {key_of_url(config, url) for url in urls}
+    """Whether every URL of ``urls`` is one of our files (on any host of the install)
+    that ``user_id`` uploaded (one query)."""
+    keys = {key_of_url(config, url, any_host=True) for url in urls}
     if None in keys:
         return False
     return not keys or File.select().where(File.path.in_(list(keys)) & (File.owner == user_id)) \
@@ -103,9 +116,15 @@ def attachment_urls(attachments):
             and isinstance(item[1], str)]
 
 
+def is_recorded(config, url):
+    """Whether ``url`` names a recorded file of ours, on any host of the install."""
+    key = key_of_url(config, url, any_host=True)
+    return key is not None and File.select().where(File.path == key).exists()
+
+
 def use(config, urls, message_id=None, user_id=None):
     """Record that a message (or a user's profile image) uses the files behind ``urls``."""
-    keys = {key for key in (key_of_url(config, url) for url in urls) if key}
+    keys = {key for key in (key_of_url(config, url, any_host=True) for url in urls) if key}
     if not keys:
         return
     ids = [row[0] for row in File.select(File.id).where(File.path.in_(list(keys))).tuples()]
@@ -134,14 +153,14 @@ def sbcore_on_message_deleted(ctx, message):
 
 @hookimpl
 def sbcore_on_user_created(ctx, user):
-    if key_of_url(ctx.config, user.profile_image):
+    if key_of_url(ctx.config, user.profile_image, any_host=True):
         use(ctx.config, [user.profile_image], user_id=user.id)
 
 
 @hookimpl
 def sbcore_on_user_updated(ctx, user):
     FileUse.delete().where(FileUse.user_id == user.id).execute()
-    if key_of_url(ctx.config, user.profile_image):
+    if key_of_url(ctx.config, user.profile_image, any_host=True):
         use(ctx.config, [user.profile_image], user_id=user.id)
 
 
@@ -155,7 +174,8 @@ def release(ctx, message_ids=(), user_ids=(), urls=()):
     A URL of ours with no row (written before files were recorded) is deleted as
     before. Files of deleted users that something still uses are kept, ownerless."""
     message_ids, user_ids = list(message_ids), list(user_ids)
-    keys = {key for key in (key_of_url(ctx.config, url) for url in urls) if key}
+    keys = {key for key in (key_of_url(ctx.config, url, any_host=True) for url in urls) if key}
+    ours = {key for key in (key_of_url(ctx.config, url) for url in urls) if key}
     if message_ids:
         FileUse.delete().where(FileUse.message_id.in_(message_ids)).execute()
     if user_ids:
@@ -165,7 +185,7 @@ def release(ctx, message_ids=(), user_ids=(), urls=()):
         candidates.update(File.select(File.id, File.path).where(File.path.in_(list(keys))).tuples())
     if user_ids:
         candidates.update(File.select(File.id, File.path).where(File.owner.in_(user_ids)).tuples())
-    untracked = keys - set(candidates.values())
+    untracked = ours - set(candidates.values())
     gone = []
     if candidates:
         used = {row[0] for row in FileUse.select(FileUse.file).where(

@@ -208,9 +208,11 @@ def update_user(ctx, user_id: int | None = None, first_name: str | None = None,
     if profile_image and (len(profile_image) > 512
                           or not profile_image.lower().startswith(("http://", "https://"))):
         raise invalid_argument("profile_image", "an http or https URL of at most 512 characters.")
-    if profile_image and profile_image.startswith(f"{ctx.config.public_url}/uploads/") \
-            and not uploads.owned_by(ctx.config, [profile_image], own):
-        raise invalid_argument("profile_image", "one of your own uploads, or an image elsewhere.")
+    if profile_image and (profile_image.startswith(f"{ctx.config.public_url}/uploads/")
+                          or uploads.is_recorded(ctx.config, profile_image)):
+        if not uploads.owned_by(ctx.config, [profile_image], own):
+            raise invalid_argument("profile_image", "one of your own uploads, or an image elsewhere.")
+        profile_image = own_url(ctx, profile_image)
     check_password_rule(password)
     if email is not None and email.strip().upper() == "NULL":
         raise invalid_argument("email", "an email address.")
@@ -286,12 +288,18 @@ def get_conversation(ctx, conversation_id: int):
 
 
 def own_attachments(ctx, attachments):
-    """Visitors attach only files they uploaded themselves (``/widget/upload``)."""
+    """Visitors attach only files they uploaded themselves (``/widget/upload``, on any
+    host of the install); the URLs stored are this install's own."""
     if not all(isinstance(item, list) and len(item) >= 2 for item in attachments or []) \
             or not uploads.owned_by(ctx.config, [item[1] for item in attachments or []], ctx.visitor.id):
         raise invalid_argument("attachments", 'each attachment is ["name", "URL"] of a file '
                                "you uploaded through /widget/upload.")
-    return attachments
+    return [[item[0], own_url(ctx, item[1]), *item[2:]] for item in attachments or []] \
+        if attachments else attachments
+
+
+def own_url(ctx, url):
+    return ctx.upload_url(uploads.key_of_url(ctx.config, url, any_host=True))
 
 
 @visitor("send-message")

@@ -62,6 +62,12 @@ def test_a_visitor_attaches_and_shows_only_its_own_uploads(widget, core, snapsho
     bob.ok("send-message", conversation_id=conversation, message="mine", attachments=[["m.png", own]])
     bob.ok("update-user", profile_image=own)
     bob.ok("update-user", profile_image="https://cdn.example/face.png")  # an image elsewhere
+    bob.ok("update-user", profile_image="https://cdn.example/uploads/face.png")
+    # another host of the install answers the same files under its own URL
+    other_host = "https://chat-2.example/uploads/" + key(passport)
+    assert bob.call("update-user", profile_image=other_host).status == 400
+    alice.ok("update-user", profile_image=other_host)
+    assert alice.ok("get-user")["profile_image"] == passport
 
 
 def test_deleting_keeps_files_something_else_uses(api, widget, core):

@@ -3,6 +3,8 @@ written through one is served by the other because both use the S3 backend (moto
 server on loopback). With the local folder as storage the same test fails, which is
 what it guards against."""
 
+import json
+
 import pytest
 
 from sbcore.core import Core
@@ -15,10 +17,11 @@ from test_storage import BUCKET, PNG, bucket, objects, s3_server  # noqa: F401 (
 @pytest.fixture
 def hosts(core, pm, admin_token, tmp_path, s3_server, bucket):  # noqa: F811
     """Host A is the ``core`` fixture; host B a second Core on the same database with
-    another uploads folder; both on the bucket."""
+    another uploads folder and its own public URL; both on the bucket."""
     storage = {"storage_url": f"s3://{BUCKET}/shared", "url_overrides": {"s3": s3_server}}
     core.config = core.config.replace(uploads_dir=str(tmp_path / "host-a"), **storage)
-    other = Core(core.config.replace(uploads_dir=str(tmp_path / "host-b")), pm=pm)
+    other = Core(core.config.replace(uploads_dir=str(tmp_path / "host-b"),
+                                     public_url="http://host-b.example"), pm=pm)
     a = create_app(core=core, start_worker=False)
     b = create_app(core=other, start_worker=False)
     yield (ApiClient(a, admin_token), WidgetClient(a)), (ApiClient(b, admin_token), WidgetClient(b))
@@ -32,12 +35,25 @@ def test_a_file_written_through_one_host_is_served_by_the_other(hosts, bucket): 
     served = api_b.client.simulate_get(path)
     assert served.status_code == 200 and served.content == PNG
     assert served.headers["content-type"] == "image/png"
-    # the same visitor, logged in on host B, attaches the upload it made through host A
+    # the same visitor, on host B, attaches and shows the upload it made through host A:
+    # host B stores its own URL of the file
     widget_b.cookie = widget_a.cookie
     conversation = widget_b.ok("new-conversation")["details"]["id"]
     widget_b.ok("send-message", conversation_id=conversation, message="hi", attachments=[["p.png", uploaded]])
+    widget_b.ok("update-user", profile_image=uploaded)
+    on_b = "http://host-b.example" + path
+    messages = api_b.ok("get-conversation", conversation_id=conversation)["messages"]
+    assert json.loads(messages[-1]["attachments"]) == [["p.png", on_b]]
+    assert api_b.ok("get-user", user_id=widget_a.user["id"])["profile_image"] == on_b
+    # another visitor may not, through either host
+    stranger = widget_b.new()
+    theirs = stranger.ok("new-conversation")["details"]["id"]
+    for url in (uploaded, on_b):
+        assert stranger.call("send-message", conversation_id=theirs, message="x",
+                             attachments=[["p.png", url]]).status == 400
+        assert stranger.call("update-user", profile_image=url).status == 400
     # an export written on B is served by A, to an admin only
-    export = api_b.ok("csv-users").split("http://testserver", 1)[1]
+    export = api_b.ok("csv-users").split("http://host-b.example", 1)[1]
     assert api_a.client.simulate_get(export).status_code == 401
     answer = api_a.client.simulate_get(export, headers={"Authorization": f"Bearer {api_a.token}"})
     assert answer.status_code == 200 and b"first_name" in answer.content
