@@ -118,6 +118,7 @@ class Core:
             if missing:
                 raise StartupError("tables without a migration that creates them: "
                                    + ", ".join(missing))
+            self.storage.prepare()
             with self.database.atomic():
                 if SettingRow.get_or_none(SettingRow.name == SECRET_KEY_SETTING) is None:
                     SettingRow.create(name=SECRET_KEY_SETTING,

@@ -178,12 +178,29 @@ def test_uploads_redirects_to_a_presigned_url_when_configured(api, core, bucket,
     assert api.client.simulate_get("/uploads/widget/none.png").status_code == 404
 
 
-def test_a_failing_store_answers_502_not_500(api, core, bucket, s3_server):
-    core.config = core.config.replace(storage_url="s3://no-such-bucket/x",
-                                      url_overrides={"s3": s3_server})
+def test_a_failing_store_answers_502_not_500(api, core, bucket, snapshot):
+    core.config = core.config.replace(storage_url="s3://any/x", url_overrides={"s3": "http://127.0.0.1:9"})
+    before = snapshot()
     result = api.call("get-avatar", first_name="A")
     assert (result.status, result.response) == (502, "storage-error")
-    assert "NoSuchBucket" in result.json["message"]
+    assert "could not be reached" in result.json["message"]
+    assert snapshot() == before
+    assert api.client.simulate_get("/uploads/avatars/x.png").status_code == 502
+
+
+def test_a_missing_bucket_is_created_at_init_or_at_the_first_write(core, api, bucket, s3_server):
+    on_bucket(core, s3_server)
+    core.config = core.config.replace(storage_url="s3://made-at-init/p")
+    core.init(report=lambda line: None)
+    assert "made-at-init" in [b["Name"] for b in bucket.list_buckets()["Buckets"]]
+    core.config = core.config.replace(storage_url="s3://made-at-write/p")
+    url = api.ok("get-avatar", first_name="A")
+    assert bucket.list_objects_v2(Bucket="made-at-write")["KeyCount"] == 1
+    assert api.client.simulate_get(url.split("http://testserver", 1)[1]).status_code == 200
+    for name in ("made-at-init", "made-at-write"):
+        for item in bucket.list_objects_v2(Bucket=name).get("Contents", []):
+            bucket.delete_object(Bucket=name, Key=item["Key"])
+        bucket.delete_bucket(Bucket=name)
 
 
 def test_storage_migrate_copies_a_folder_into_the_bucket_once(core, bucket, s3_server, tmp_path, capsys):

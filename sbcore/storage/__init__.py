@@ -73,6 +73,10 @@ class Storage:
         """Every stored ``(key, size)`` under ``prefix``, in no particular order."""
         raise NotImplementedError
 
+    def prepare(self):
+        """Make the store ready (the folder, the bucket) if it is not; ``sbcore init``
+        calls it."""
+
     def presigned_url(self, key, seconds):
         """A URL that serves the file directly for ``seconds``, or None when the
         backend has no such thing (the local folder)."""

@@ -27,6 +27,9 @@ class LocalStorage(Storage):
             raise UnsafePath(key)
         return path
 
+    def prepare(self):
+        os.makedirs(self.folder, exist_ok=True)
+
     def save(self, key, source):
         path = self.path(key)
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -71,7 +71,42 @@ class S3Storage(Storage):
         except botocore.exceptions.BotoCoreError as error:
             raise ApiError("storage-error", f"the file store could not be reached: {error}", 502)
 
+    def prepare(self):
+        """Create the bucket when it does not exist (in the client's region)."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+            return
+        except botocore.exceptions.ClientError as error:
+            if str(error.response.get("Error", {}).get("Code", "")) not in MISSING + ("NoSuchBucket",):
+                raise ApiError("storage-error", f"the file store refused HeadBucket: {error}", 502)
+        except botocore.exceptions.BotoCoreError as error:
+            raise ApiError("storage-error", f"the file store could not be reached: {error}", 502)
+        region = self.client.meta.region_name
+        location = {} if region in (None, "us-east-1") else {
+            "CreateBucketConfiguration": {"LocationConstraint": region}}
+        self._call("CreateBucket", self.client.create_bucket, Bucket=self.bucket, **location)
+
     def save(self, key, source):
+        try:
+            return self._save(key, source)
+        except ApiError as error:
+            # a bucket not made yet (a fresh MinIO): make it once, then write again
+            if "NoSuchBucket" not in error.message or not self._rewindable(source):
+                raise
+            self.prepare()
+            return self._save(key, source)
+
+    @staticmethod
+    def _rewindable(source):
+        if isinstance(source, (bytes, bytearray)):
+            return True
+        try:
+            source.seek(0)
+            return True
+        except (AttributeError, OSError, ValueError):
+            return False
+
+    def _save(self, key, source):
         name = self.object_key(key)
         extra = {"ContentType": content_type_of(key)}
         if isinstance(source, (bytes, bytearray)):
