@@ -20,6 +20,7 @@ import json
 import logging
 import mimetypes
 import os
+import tempfile
 from dataclasses import dataclass, field
 
 import requests
@@ -311,12 +312,12 @@ def receive(core, incoming):
             with dbmod.connection():
                 duplicate = is_stored(source, external_id)
             if duplicate or attempt == RECEIVE_ATTEMPTS - 1:
-                uploads.remove_urls(core.config, [url for _, url in incoming.attachments])
+                uploads.remove_urls(core, [url for _, url in incoming.attachments])
                 if duplicate:
                     return None
                 raise
         except Exception:
-            uploads.remove_urls(core.config, [url for _, url in incoming.attachments])
+            uploads.remove_urls(core, [url for _, url in incoming.attachments])
             raise
 
 
@@ -352,20 +353,20 @@ def download(core, url, name="", mime_type="", headers=None, session=None):
         extension = extension_for(name, mime_type)
         if not extension_allowed(core.settings.get("upload-allowed-extensions"), extension or "-"):
             raise MediaError(f"files of type '{extension or mime_type}' are not allowed")
-        relative, path = uploads.new_file(core.config, MEDIA_FOLDER, f".{extension}")
-        size = 0
-        try:
-            with open(path, "wb") as handle:
+        with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
+            size = 0
+            try:
                 for chunk in response.iter_content(64 * 1024):
                     size += len(chunk)
                     if size > MEDIA_MAX_BYTES:
                         raise MediaError(f"the file is larger than {MEDIA_MAX_BYTES} bytes")
-                    handle.write(chunk)
-        except (MediaError, requests.RequestException) as error:
-            os.remove(path)
-            raise MediaError(str(error))
+                    spool.write(chunk)
+            except (MediaError, requests.RequestException) as error:
+                raise MediaError(str(error))
+            spool.seek(0)
+            key = uploads.store(core, MEDIA_FOLDER, f".{extension}", spool)
     base = os.path.basename(name) if name else f"{mime_type.split('/')[0] or 'file'}.{extension}"
-    return [base, core.config.upload_url(relative)]
+    return [base, core.config.upload_url(key)]
 
 
 # --- outbound ---

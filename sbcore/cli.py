@@ -142,6 +142,11 @@ def cmd_export_users(core, args):
     return 0
 
 
+def cmd_storage_migrate(core, args):
+    from .storage.migrate import command
+    return command(core, args)
+
+
 CORE_COMMANDS = [
     ("init", "create or upgrade the schema, the bot user and the secret key",
      lambda p: p.add_argument("--create-admin", action="store_true",
@@ -162,6 +167,10 @@ CORE_COMMANDS = [
         "--once", action="store_true", help="run the due jobs once and exit"), cmd_worker),
     ("export-users", "write every user to a CSV file, with a progress bar", lambda p: p.add_argument(
         "--output", default="users.csv"), cmd_export_users),
+    ("storage-migrate", "copy the uploads folder into the bucket of SB_STORAGE_URL, with a "
+     "progress bar", lambda p: p.add_argument(
+         "--source", default=None, help="the folder to copy (default SB_UPLOADS_DIR)"),
+     cmd_storage_migrate),
 ]
 
 

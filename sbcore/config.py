@@ -14,6 +14,8 @@ DEFAULTS = {
     "SB_SECRET_KEY": "",
     "SB_ALLOW_PRIVATE_NETWORK": "",
     "SB_BCRYPT_ROUNDS": "12",
+    "SB_STORAGE_URL": "",
+    "SB_STORAGE_PRESIGN": "0",
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -52,6 +54,10 @@ class Config:
     secret_key: str = ""
     allow_private_network: bool = False
     bcrypt_rounds: int = 12
+    # s3://bucket/prefix: files in an S3-compatible bucket (sbcore.storage); else uploads_dir
+    storage_url: str = ""
+    # seconds: /uploads/ answers a redirect to a presigned URL valid that long (0: streams)
+    storage_presign: int = 0
     # SB_URL_<APP> overrides of integrations' base URLs, keyed by lower-case app.
     url_overrides: dict = field(default_factory=dict)
     # True when SB_PUBLIC_URL was not given: the URL then follows the port served on
@@ -76,6 +82,8 @@ class Config:
             secret_key=values["SB_SECRET_KEY"],
             allow_private_network=values["SB_ALLOW_PRIVATE_NETWORK"].strip().lower() in TRUE_WORDS,
             bcrypt_rounds=int(values["SB_BCRYPT_ROUNDS"]),
+            storage_url=values["SB_STORAGE_URL"].strip(),
+            storage_presign=int(values["SB_STORAGE_PRESIGN"] or 0),
             url_overrides={k[len("SB_URL_"):].lower(): v.rstrip("/")
                            for k, v in values.items() if k.startswith("SB_URL_") and v},
             public_url_from_port=not given.get("SB_PUBLIC_URL"),

@@ -393,7 +393,7 @@ def forget_messages(ctx, conversation_ids, user_ids=()):
     backend = search_backend()
     backend.delete("messages", message_ids)
     backend.delete("conversations", conversation_ids)
-    uploads.remove_urls(ctx.config, urls)
+    uploads.release(ctx, message_ids, urls=urls)
 
 
 def delete_conversations(ctx, conversation_ids):

@@ -86,6 +86,10 @@ class Context:
         return self.config.upload_url(relative_path)
 
     @property
+    def storage(self):
+        return self.core.storage
+
+    @property
     def secret_key(self):
         return self.core.secret_key
 
@@ -101,6 +105,7 @@ class Core:
         self.database = dbmod.init_database(self.config.database_url)
         self.presence = make_presence(self.config.redis_url)
         self._secret_key = self.config.secret_key or None
+        self._storage = None  # (config, backend): built on first use, again if config changes
         self.outbox_signal = threading.Event()  # set after a commit that wrote events
         self.ready = False  # init() has run: the schema is current
 
@@ -133,6 +138,7 @@ class Core:
             if missing:
                 raise StartupError("tables without a migration that creates them: "
                                    + ", ".join(missing))
+            self.storage.prepare()
             with self.database.atomic():
                 if SettingRow.get_or_none(SettingRow.name == SECRET_KEY_SETTING) is None:
                     SettingRow.create(name=SECRET_KEY_SETTING,
@@ -150,6 +156,14 @@ class Core:
                 raise StartupError("no secret key: run `sbcore init` or set SB_SECRET_KEY")
             self._secret_key = json.loads(row.value)
         return self._secret_key
+
+    @property
+    def storage(self):
+        """The file store the configuration names (sbcore.storage)."""
+        if self._storage is None or self._storage[0] is not self.config:
+            from .storage import open_storage
+            self._storage = (self.config, open_storage(self.config))
+        return self._storage[1]
 
     def context(self, caller_id=None):
         return Context(self, caller_id)

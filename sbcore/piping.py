@@ -290,7 +290,7 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 def save_attachments(ctx, message, written):
     """Store the allowed attachments; answers ``[[name, url], …]``; ``written`` collects
-    the paths so that a failed transaction can remove them."""
+    their URLs so that a failed transaction can remove them."""
     allowed = ctx.settings.get("upload-allowed-extensions")
     result = []
     for part in message.iter_attachments():
@@ -303,11 +303,9 @@ def save_attachments(ctx, message, written):
             log.info("email attachment %r left out: %d bytes", name, len(data))
             continue
         safe = SAFE_NAME.sub("_", name).strip("._")[-80:] or "file"
-        relative, path = uploads.new_file(ctx.config, "email", "-" + safe)
-        with open(path, "wb") as handle:
-            handle.write(data)
-        written.append(path)
-        result.append([name, ctx.upload_url(relative)])
+        url = ctx.upload_url(uploads.store(ctx.core, "email", "-" + safe, data))
+        written.append(url)
+        result.append([name, url])
     return result
 
 
@@ -353,9 +351,8 @@ def store(ctx, raw):
         return C.add_message(ctx, sender, conversation, text,
                              C.check_attachments(attachments) if attachments else "")
     except BaseException:
-        for path in written:
-            try:
-                os.remove(path)
-            except OSError:
-                pass
+        try:
+            uploads.remove_urls(ctx.core, written)
+        except Exception:
+            log.exception("email attachments of a failed message not removed")
         raise

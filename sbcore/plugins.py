@@ -10,6 +10,7 @@ from . import hookspecs
 DEFAULT_PLUGINS = (
     "sbcore.schema",
     "sbcore.settings",
+    "sbcore.uploads",
     "sbcore.functions.users",
     "sbcore.functions.agents",
     "sbcore.functions.auth",

@@ -208,6 +208,11 @@ def update_user(ctx, user_id: int | None = None, first_name: str | None = None,
     if profile_image and (len(profile_image) > 512
                           or not profile_image.lower().startswith(("http://", "https://"))):
         raise invalid_argument("profile_image", "an http or https URL of at most 512 characters.")
+    if profile_image and (profile_image.startswith(f"{ctx.config.public_url}/uploads/")
+                          or uploads.is_recorded(ctx.config, profile_image)):
+        if not uploads.owned_by(ctx.config, [profile_image], own):
+            raise invalid_argument("profile_image", "one of your own uploads, or an image elsewhere.")
+        profile_image = own_url(ctx, profile_image)
     check_password_rule(password)
     if email is not None and email.strip().upper() == "NULL":
         raise invalid_argument("email", "an email address.")
@@ -255,10 +260,9 @@ def save_upload(ctx, file: dict):
                        "uploaded.", 400)
     if len(file["data"]) > ctx.settings.get("widget-upload-max-bytes"):
         raise ApiError("file-too-large", "The file is larger than widget-upload-max-bytes.", 413)
-    relative, path = uploads.new_file(ctx.config, "widget", "." + extension.lower())
-    with open(path, "wb") as handle:
-        handle.write(file["data"])
-    return {"name": name, "url": ctx.upload_url(relative)}
+    key = uploads.store(ctx.core, uploads.VISITOR_FOLDER, "." + extension.lower(), file["data"],
+                        ctx.visitor.id)
+    return {"name": name, "url": ctx.upload_url(key)}
 
 
 # --- conversations ---
@@ -285,13 +289,18 @@ def get_conversation(ctx, conversation_id: int):
 
 
 def own_attachments(ctx, attachments):
-    """Visitors attach only files they uploaded here (``/widget/upload``)."""
-    for item in attachments or []:
-        if not (isinstance(item, list) and len(item) >= 2
-                and uploads.local_path_of_url(ctx.config, item[1]) is not None):
-            raise invalid_argument("attachments", 'each attachment is ["name", "URL"] of a file '
-                                   "uploaded through /widget/upload.")
-    return attachments
+    """Visitors attach only files they uploaded themselves (``/widget/upload``, on any
+    host of the install); the URLs stored are this install's own."""
+    if not all(isinstance(item, list) and len(item) >= 2 for item in attachments or []) \
+            or not uploads.owned_by(ctx.config, [item[1] for item in attachments or []], ctx.visitor.id):
+        raise invalid_argument("attachments", 'each attachment is ["name", "URL"] of a file '
+                               "you uploaded through /widget/upload.")
+    return [[item[0], own_url(ctx, item[1]), *item[2:]] for item in attachments or []] \
+        if attachments else attachments
+
+
+def own_url(ctx, url):
+    return ctx.upload_url(uploads.key_of_url(ctx.config, url, any_host=True))
 
 
 @visitor("send-message")

@@ -1,6 +1,7 @@
 """Messages: sending, editing, deleting, polling, transcripts and bot messages."""
 
 import csv
+import io
 import json
 from datetime import timedelta
 
@@ -119,7 +120,7 @@ def delete_attachments(ctx, conversation_id: int | bool = False, message_id: int
         for m in messages:
             m.attachments = ""
             C.index_message(m)
-    uploads.remove_urls(ctx.config, urls)
+    uploads.release(ctx, message_ids=[m.id for m in messages], urls=urls)
     return True
 
 
@@ -176,26 +177,27 @@ def transcript(ctx, conversation_id: int, type: str | bool = False):
     if conversation is None:
         return False
     rows = C.message_rows(Message.select().where(Message.conversation == conversation.id))
-    relative, path = uploads.new_file(ctx.config, "transcripts", f"-conversation-{conversation.id}.{kind}")
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        if kind == "csv":
-            writer = csv.writer(handle)
-            writer.writerow(["id", "user_id", "name", "user_type", "creation_time", "message",
-                             "attachments"])
-            for row in rows:
-                names = " ".join(a[1] for a in C.attachment_list(row["attachments"]) if len(a) > 1)
-                writer.writerow([safe_cell(v) for v in (
-                    row["id"], row["user_id"], f"{row['first_name']} {row['last_name']}".strip(),
-                    row["user_type"], row["creation_time"], row["message"], names)])
-        else:
-            handle.write(f"Conversation #{conversation.id} {conversation.title}\n\n")
-            for row in rows:
-                name = f"{row['first_name']} {row['last_name']}".strip()
-                handle.write(f"[{row['creation_time']}] {name}: {row['message']}\n")
-                for attachment in C.attachment_list(row["attachments"]):
-                    if len(attachment) > 1:
-                        handle.write(f"    attachment: {attachment[0]} {attachment[1]}\n")
-    return ctx.upload_url(relative)
+    handle = io.StringIO(newline="")
+    if kind == "csv":
+        writer = csv.writer(handle)
+        writer.writerow(["id", "user_id", "name", "user_type", "creation_time", "message",
+                         "attachments"])
+        for row in rows:
+            names = " ".join(a[1] for a in C.attachment_list(row["attachments"]) if len(a) > 1)
+            writer.writerow([safe_cell(v) for v in (
+                row["id"], row["user_id"], f"{row['first_name']} {row['last_name']}".strip(),
+                row["user_type"], row["creation_time"], row["message"], names)])
+    else:
+        handle.write(f"Conversation #{conversation.id} {conversation.title}\n\n")
+        for row in rows:
+            name = f"{row['first_name']} {row['last_name']}".strip()
+            handle.write(f"[{row['creation_time']}] {name}: {row['message']}\n")
+            for attachment in C.attachment_list(row["attachments"]):
+                if len(attachment) > 1:
+                    handle.write(f"    attachment: {attachment[0]} {attachment[1]}\n")
+    key = uploads.store(ctx.core, "transcripts", f"-conversation-{conversation.id}.{kind}",
+                        handle.getvalue().encode("utf-8"), ctx.caller_id)
+    return ctx.upload_url(key)
 
 
 @functions("direct-message", role=AGENT)

@@ -6,6 +6,7 @@ from .channels import ChannelMessage, ChannelUser
 from .conversations import (BotMessageSent, Conversation, ConversationAgent, Message, Note,
                             Rating)
 from .events import Event
+from .files import File, FileUse
 from .notifications import Notification
 from .reports import ReportRow
 from .settings import Setting
@@ -21,10 +22,12 @@ REPORT_MODELS = [ReportRow, AutomationSent, ConversationAgent]
 VISITOR_MODELS = [RateHit]
 NOTIFICATION_MODELS = [Notification]
 CHANNEL_MODELS = [ChannelUser, ChannelMessage]
+FILE_MODELS = [File, FileUse]
 PIPING_MODELS = [PipedEmail]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
            "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
            "RateHit", "VISITOR_MODELS", "Notification", "NOTIFICATION_MODELS",
-           "ChannelUser", "ChannelMessage", "CHANNEL_MODELS", "PipedEmail", "PIPING_MODELS"]
+           "ChannelUser", "ChannelMessage", "CHANNEL_MODELS", "PipedEmail", "PIPING_MODELS",
+           "File", "FileUse", "FILE_MODELS"]

@@ -26,6 +26,8 @@ def handle_http_error(req, resp, error, params):
                                       "message": error.title or code})
     else:
         resp.status = error.status
+        if error.headers:
+            resp.set_headers(error.headers)
         resp.content_type = falcon.MEDIA_TEXT
         resp.text = error.title or ""
 

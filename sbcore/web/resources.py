@@ -9,6 +9,7 @@ import falcon
 from .. import db as dbmod
 from .. import uploads
 from ..errors import ApiError
+from .access import request_admin
 from .fields import bearer_token, dumps, read_fields
 
 log = logging.getLogger("sbcore.web")
@@ -143,30 +144,75 @@ class HealthResource:
         envelope(resp, falcon.HTTP_200, {"status": "ok", "database": True})
 
 
+def file_headers(resp, content_type):
+    resp.content_type = content_type
+    resp.set_header("X-Content-Type-Options", "nosniff")
+    if not content_type.startswith("image/"):
+        resp.set_header("Content-Disposition", "attachment")
+    resp.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+
+
 def send_file(resp, path):
     if not os.path.isfile(path):
         raise falcon.HTTPNotFound()
-    resp.content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    resp.set_header("X-Content-Type-Options", "nosniff")
-    if not resp.content_type.startswith("image/"):
-        resp.set_header("Content-Disposition", "attachment")
-    resp.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+    file_headers(resp, mimetypes.guess_type(path)[0] or "application/octet-stream")
     resp.stream = open(path, "rb")
     resp.content_length = os.path.getsize(path)
 
 
 class UploadsResource:
-    """``GET /uploads/<path>``: the files the API wrote; no listing, no way out."""
+    """``GET /uploads/<path>``: the files the API wrote, streamed from the storage
+    (sbcore.storage), or a redirect to a presigned URL of the bucket when
+    ``SB_STORAGE_PRESIGN`` gives it a lifetime; no listing, no way out. Exports and
+    backups (``uploads.PRIVATE_FOLDERS``) go only to an admin, never cached, and only
+    until they expire."""
 
     def __init__(self, core):
         self.core = core
 
     def on_get(self, req, resp, path):
+        storage = self.core.storage
         try:
-            absolute = uploads.resolve(self.core.config, path)
+            key = uploads.check_key(path)
         except uploads.UnsafePath:
             raise falcon.HTTPNotFound()
-        send_file(resp, absolute)
+        if uploads.is_private(key):
+            self.send_private(req, resp, key)
+            return
+        seconds = self.core.config.storage_presign
+        if seconds > 0:
+            url = storage.presigned_url(key, seconds)
+            if url is not None:
+                if not storage.exists(key):
+                    raise falcon.HTTPNotFound()
+                resp.cache_control = ["private", f"max-age={max(seconds - 30, 0)}"]
+                raise falcon.HTTPFound(url, headers={"Cache-Control": resp.get_header("Cache-Control")})
+        try:
+            blob = storage.open(key)
+        except (FileNotFoundError, IsADirectoryError, uploads.UnsafePath):
+            raise falcon.HTTPNotFound()
+        file_headers(resp, uploads.content_type_of(key))
+        resp.stream = blob.stream
+        resp.content_length = blob.size
+
+    def send_private(self, req, resp, key):
+        private = {"Cache-Control": "private, no-store"}
+        with dbmod.connection():
+            if request_admin(self.core, req) is None:
+                raise falcon.HTTPUnauthorized(
+                    title="Exports are served to an admin: send Authorization: Bearer <admin token>.",
+                    headers=dict(private, **{"WWW-Authenticate": "Bearer"}))
+            found = uploads.live_file(key)
+        if found is None:
+            raise falcon.HTTPNotFound(headers=private)
+        try:
+            blob = self.core.storage.open(key)
+        except (FileNotFoundError, IsADirectoryError):
+            raise falcon.HTTPNotFound(headers=private)
+        file_headers(resp, uploads.content_type_of(key))
+        resp.cache_control = ["private", "no-store"]
+        resp.stream = blob.stream
+        resp.content_length = blob.size
 
 
 class StaticResource:

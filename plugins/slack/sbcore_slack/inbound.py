@@ -128,7 +128,7 @@ class Events:
         try:
             return self.core.run(write)
         except IntegrityError:  # Slack delivered it again meanwhile
-            remove_urls(self.core.config, [url for _, url in attachments])
+            remove_urls(self.core, [url for _, url in attachments])
             return None
         except ApiError as error:  # stored; a platform (WhatsApp …) refused the reply
             log.warning("Slack message %s: %s", external_id, error.message)
