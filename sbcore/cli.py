@@ -103,6 +103,16 @@ def cmd_export_users(core, args):
     return 0
 
 
+def configure_import_support_board(parser):
+    from .importers.support_board import configure_parser
+    configure_parser(parser)
+
+
+def cmd_import_support_board(core, args):
+    from .importers.support_board import run_command
+    return run_command(core, args)
+
+
 CORE_COMMANDS = [
     ("init", "create or upgrade the schema, the bot user and the secret key",
      lambda p: p.add_argument("--create-admin", action="store_true",
@@ -119,6 +129,8 @@ CORE_COMMANDS = [
         "--once", action="store_true", help="run the due jobs once and exit"), cmd_worker),
     ("export-users", "write every user to a CSV file, with a progress bar", lambda p: p.add_argument(
         "--output", default="users.csv"), cmd_export_users),
+    ("import-support-board", "import a Support Board install's database and files",
+     configure_import_support_board, cmd_import_support_board),
 ]
 
 

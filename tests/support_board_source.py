@@ -217,7 +217,7 @@ def fill(conn):
         "color-1": ["#ff5500", "color"],
         "departments": [[{"department-id": "1", "department-name": "Sales",
                           "department-color": "red", "department-image": ""},
-                         {"department-id": "2", "department-name": "Support &amp; Help",
+                         {"department-id": "2", "department-name": "Support",
                           "department-color": "", "department-image": ""}], "repeater"],
         "saved-replies": [[{"reply-name": "hello", "reply-text": "Hello! How can I help?"}],
                           "repeater"],

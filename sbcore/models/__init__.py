@@ -6,6 +6,7 @@ from .channels import ChannelMessage, ChannelUser
 from .conversations import (BotMessageSent, Conversation, ConversationAgent, Message, Note,
                             Rating)
 from .events import Event
+from .imports import ImportedId, ImportState
 from .notifications import Notification
 from .reports import ReportRow
 from .settings import Setting
@@ -21,9 +22,11 @@ REPORT_MODELS = [ReportRow, AutomationSent, ConversationAgent]
 VISITOR_MODELS = [RateHit]
 NOTIFICATION_MODELS = [Notification]
 CHANNEL_MODELS = [ChannelUser, ChannelMessage]
+IMPORT_MODELS = [ImportedId, ImportState]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
            "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
            "RateHit", "VISITOR_MODELS", "Notification", "NOTIFICATION_MODELS",
-           "ChannelUser", "ChannelMessage", "CHANNEL_MODELS"]
+           "ChannelUser", "ChannelMessage", "CHANNEL_MODELS",
+           "ImportedId", "ImportState", "IMPORT_MODELS"]
