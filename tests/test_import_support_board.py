@@ -3,6 +3,7 @@ support_board_source.py) imported into the suite's database, read back through t
 
 import json
 import os
+import shutil
 import socket
 from urllib.parse import urlparse
 
@@ -267,3 +268,55 @@ def test_the_command_prints_a_summary_and_writes_the_id_map(core, sb_source, tmp
     bad = parser.parse_args(["import-support-board", "postgresql://x/y"])
     assert handlers["import-support-board"](core, bad) == 1
     assert "not a MySQL/MariaDB URL" in capsys.readouterr().err
+
+
+@pytest.fixture
+def old_site(tmp_path):
+    """The old install's uploads served over HTTP on loopback."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    folder = tmp_path / "site"
+    SB.old_uploads(str(folder))
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/supportboard/uploads", folder
+    server.shutdown()
+    server.server_close()
+
+
+def test_files_are_fetched_from_the_old_base_url_through_the_outbound_guard(core, app, sb_source, old_site):
+    url, conn, facts = sb_source
+    base, folder = old_site
+    shutil.copytree(folder / "14-03-24", folder / "supportboard" / "uploads" / "14-03-24")
+    # the guard refuses loopback unless private networks are allowed: reported, URLs kept
+    source = Source(url)
+    refused = Importer(core, source, files=FileSource(core.config, base), dry_run=True).run()
+    source.close()
+    assert any("refused by the outbound guard" in why for _, _, why in refused.changed)
+    source = Source(url)
+    allowed = FileSource(core.config.replace(allow_private_network=True), base)
+    report = Importer(core, source, files=allowed).run()
+    source.close()
+    api = ApiClient(app, SB.ADMIN_TOKEN)
+    message = api.ok("get-conversation", conversation_id=1)["messages"][0]
+    new_url = json.loads(message["attachments"])[0][1]
+    assert new_url == "http://testserver/uploads/imported/14-03-24/e5f6_receipt.pdf"
+    assert UploadsClient(app).get(new_url) == b"%PDF receipt"
+    assert any("gone_missing.png" in why and "HTTP 404" in why for _, _, why in report.changed)
+
+
+class UploadsClient:
+    def __init__(self, app):
+        from falcon.testing import TestClient
+        self.client = TestClient(app)
+
+    def get(self, url):
+        result = self.client.simulate_get(url.replace("http://testserver", ""))
+        assert result.status_code == 200
+        return result.content

