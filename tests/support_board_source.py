@@ -224,7 +224,9 @@ def fill(conn):
         "webhooks": [{"webhooks-active": [True, "checkbox"],
                       "webhooks-url": ["https://hooks.example.com/sb", "text"],
                       "webhooks-key": ["s3cret", "password"],
-                      "webhooks-allowed": ["", "text"]}, "multi-input"],
+                      "webhooks-allowed": ["", "text"],
+                      "webhooks-from-a-newer-version": ["x", "text"]}, "multi-input"],
+        "color-2": ["not a colour", "color"],
         "login-cookie-days": ["14", "number"],
         "some-3.8-setting": ["kept as is", "text"],
     }

@@ -176,6 +176,10 @@ def test_notes_ratings_settings_articles_and_reports(imported):
     assert (webhooks["webhooks-url"], webhooks["webhooks-key"], webhooks["webhooks-active"]) == \
         ("https://hooks.example.com/sb", "s3cret", True)
     assert api.ok("get-setting", setting="color-1") == "#ff5500"
+    assert "color-2" in reasons(report, "settings")  # refused by sbcore's check: left out
+    assert api.ok("get-setting", setting="color-2") == "#02659f"
+    assert ("settings", "webhooks", "sub-settings webhooks-from-a-newer-version are not sbcore's: "
+            "left out") in report.changed
     assert api.ok("get-setting", setting="login-cookie-days") == 14
     assert api.ok("get-external-setting", name="my-external") == {"a": 1}
     automations = api.ok("automations-get")[0]

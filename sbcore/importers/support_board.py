@@ -622,8 +622,16 @@ class Importer:
                 spec = store.specs.get(setting_id)
                 value = unpack_setting(item)
                 if spec is not None:
+                    value = coerce(value, spec.type)
+                    if spec.type == "multi-input" and isinstance(value, dict) and isinstance(spec.default, dict):
+                        unknown = sorted(set(value) - set(spec.default))
+                        if unknown:
+                            report.change("settings", setting_id, f"sub-settings {', '.join(unknown)} "
+                                          "are not sbcore's: left out")
+                        value = {key: coerce(item, "checkbox" if isinstance(spec.default[key], bool) else "")
+                                 for key, item in value.items() if key in spec.default}
                     try:
-                        value = spec.check(coerce(value, spec.type))
+                        value = spec.check(value)
                     except Exception as error:  # noqa: BLE001 - ApiError: reported, left out
                         report.skip("settings", setting_id, getattr(error, "message", str(error)))
                         continue
