@@ -79,9 +79,11 @@ def connect(url, database=None, **options):
 
 
 @contextmanager
-def source_database(name):
+def source_database(name, read_only_user=False):
     """Create the empty Support Board tables in a fresh database ``name``; yields its URL
-    (with a pymysql connection as ``.conn``) and drops the database afterwards."""
+    and a pymysql connection that may write (to fill it), and drops the database
+    afterwards. With ``read_only_user`` the URL is that of a user granted only SELECT on
+    it (created and dropped here), as the importer's documentation recommends."""
     server = connect(server_url())
     with server.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
@@ -90,12 +92,23 @@ def source_database(name):
     with conn.cursor() as cur:
         for statement in SCHEMA:
             cur.execute(statement)
+    url = f"{server_url().rstrip('/')}/{name}"
+    user = f"{name[:60]}_ro"
+    if read_only_user:
+        parts = urlparse(server_url())
+        with server.cursor() as cur:
+            cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+            cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'read-only-pw'")
+            cur.execute(f"GRANT SELECT ON `{name}`.* TO '{user}'@'%'")
+        url = f"mysql://{user}:read-only-pw@{parts.hostname}:{parts.port or 3306}/{name}"
     try:
-        yield f"{server_url().rstrip('/')}/{name}", conn
+        yield url, conn
     finally:
         conn.close()
         with server.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            if read_only_user:
+                cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
         server.close()
 
 

@@ -26,13 +26,18 @@ def sb_source():
     """A Support Board database with real-looking and hostile rows; its URL and facts."""
     if not mysql_reachable():
         pytest.skip(f"no MySQL/MariaDB server at {SB.server_url()} ({SB.SERVER_ENV}) for the source")
-    with SB.source_database(f"sb_importer_src_{os.getpid()}") as (url, conn):
+    with SB.source_database(f"sb_importer_src_{os.getpid()}", read_only_user=True) as (url, conn):
         facts = SB.fill(conn)
         yield url, conn, facts
 
 
 def test_the_source_has_support_boards_tables_and_hostile_rows(sb_source):
+    import pymysql
     url, conn, facts = sb_source
+    reader = SB.connect(url)  # the importer's user may only read
+    with reader.cursor() as cur, pytest.raises(pymysql.err.OperationalError):
+        cur.execute("DELETE FROM sb_messages")
+    reader.close()
     with conn.cursor() as cur:
         cur.execute("SHOW TABLES")
         assert {row[0] for row in cur.fetchall()} == {
@@ -58,6 +63,7 @@ def run_import(core, url, uploads=None, dry_run=False):
     try:
         files = FileSource(core.config, str(uploads)) if uploads else None
         importer = Importer(core, source, files=files, dry_run=dry_run, batch=3)
+        importer.source_url = url
         return importer, importer.run()
     finally:
         source.close()
@@ -202,17 +208,13 @@ def test_a_rerun_imports_only_what_is_new(imported, core, app, tmp_path):
                                       email="new@example.com", profile_image="", user_type="user",
                                       creation_time="2024-03-15 08:00:00", token="9" * 40,
                                       last_activity=None, department=None)])
-    second, again = run_import(core, sb_source_url(conn))
+    second, again = run_import(core, imported[0].source_url)
     assert (again.counts["users"], again.counts["messages"], again.counts["conversations"]) == (1, 1, 0)
     assert again.counts.get("notes", 0) == 0 and again.counts.get("reports", 0) == 0
     messages = api.ok("get-conversation", conversation_id=1)["messages"]
     assert [m["message"] for m in messages][-1] == "Found it & shipped"
     assert len(messages) == 4
     assert api.ok("get-user", user_id=10)["email"] == "new@example.com"
-
-
-def sb_source_url(conn):
-    return f"{SB.server_url().rstrip('/')}/{conn.db.decode() if isinstance(conn.db, bytes) else conn.db}"
 
 
 def test_a_dry_run_changes_nothing(core, sb_source, snapshot):
