@@ -41,6 +41,7 @@ class Source:
         if not prefix.replace("_", "").isalnum() and prefix:
             raise SourceError(f"bad table prefix {prefix!r}")
         self.prefix = prefix
+        self.url = url
         self.conn = connect(url)
         with self.conn.cursor() as cur:
             cur.execute("SHOW TABLES")
@@ -64,8 +65,8 @@ class Source:
                 self._columns[name] = [row[0] for row in cur.fetchall()]
         return self._columns[name]
 
-    def query(self, sql, params=()):
-        with self.conn.cursor(pymysql.cursors.DictCursor) as cur:
+    def query(self, sql, params=(), conn=None):
+        with (conn or self.conn).cursor(pymysql.cursors.DictCursor) as cur:
             cur.execute(sql, params)
             return cur.fetchall()
 
@@ -83,18 +84,23 @@ class Source:
         return int(rows[0]["n"] or 0)
 
     def pages(self, name, after, upto, size, columns=None):
-        """Rows with ``after < id <= upto`` in id order, ``size`` at a time."""
+        """Rows with ``after < id <= upto`` in id order, ``size`` at a time, read on a
+        connection of their own (so that a reader thread may run them)."""
         if not self.has(name):
             return
         wanted = ", ".join(f"`{c}`" for c in (columns or self.columns(name)))
         sql = (f"SELECT {wanted} FROM `{self.table(name)}` WHERE id > %s AND id <= %s "
                f"ORDER BY id LIMIT {int(size)}")
-        while after < upto:
-            rows = self.query(sql, (after, upto))
-            if not rows:
-                return
-            yield rows
-            after = rows[-1]["id"]
+        conn = connect(self.url)
+        try:
+            while after < upto:
+                rows = self.query(sql, (after, upto), conn)
+                if not rows:
+                    return
+                yield rows
+                after = rows[-1]["id"]
+        finally:
+            conn.close()
 
     def user_data(self, lo, hi):
         """The details of the users with ids in [lo, hi], one query."""

@@ -203,25 +203,36 @@ class Importer:
 
     def run(self):
         with dbmod.connection():
-            self.state = self.load_state()
-            self.next_ids = {}
-            self.load_maps()
-            self.limits = {name: self.source.max_id(name) for name in
-                           ("users", "conversations", "messages", "reports", "articles")}
-            if self.state["mode"] == "keep" and not self.state["last"] and not self.dry_run:
-                self.remove_own_bots()
-            self.bot_id = None if self.state["mode"] == "keep" else self.own_bot()
-            self.import_users()
-            self.import_conversations()
-            self.import_messages()
-            settings = self.source.settings()
-            self.import_notes(settings)
-            self.import_ratings(settings)
-            self.import_settings(settings)
-            self.import_automation_history(settings)
-            self.import_reports()
-            self.import_articles()
-            self.finish()
+            if dbmod.kind(self.database) == "mysql" and not self.dry_run:
+                # Every reference is resolved here before a row is written (unknown ids are
+                # skipped and reported), so InnoDB's per-row checks only cost time.
+                self.database.execute_sql("SET SESSION foreign_key_checks = 0")
+            try:
+                return self._run()
+            finally:
+                if dbmod.kind(self.database) == "mysql" and not self.dry_run:
+                    self.database.execute_sql("SET SESSION foreign_key_checks = 1")
+
+    def _run(self):
+        self.state = self.load_state()
+        self.next_ids = {}
+        self.load_maps()
+        self.limits = {name: self.source.max_id(name) for name in
+                       ("users", "conversations", "messages", "reports", "articles")}
+        if self.state["mode"] == "keep" and not self.state["last"] and not self.dry_run:
+            self.remove_own_bots()
+        self.bot_id = None if self.state["mode"] == "keep" else self.own_bot()
+        self.import_users()
+        self.import_conversations()
+        self.import_messages()
+        settings = self.source.settings()
+        self.import_notes(settings)
+        self.import_ratings(settings)
+        self.import_settings(settings)
+        self.import_automation_history(settings)
+        self.import_reports()
+        self.import_articles()
+        self.finish()
         self.report.not_carried += NOT_CARRIED
         return self.report
 
@@ -232,7 +243,7 @@ class Importer:
         self.report.count(name, 0)
         bar = self.progress(name, total) if self.progress else None
         try:
-            for rows in self.source.pages(name, after, upto, self.batch, columns):
+            for rows in prefetched(self.source.pages(name, after, upto, self.batch, columns)):
                 yield rows
                 if bar is not None:
                     bar.update(len(rows))
@@ -785,6 +796,42 @@ class Importer:
                     .order_by(ImportedId.kind, ImportedId.id).tuples())
 
 
+def prefetched(pages, depth=2):
+    """The pages of ``pages`` read ahead in a thread: the source database answers the next
+    page while this one is written (both servers work at once)."""
+    import queue
+    import threading
+    buffer, stop, done = queue.Queue(maxsize=depth), threading.Event(), object()
+
+    def read():
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        buffer.put(page, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(done)
+        except BaseException as error:  # noqa: BLE001 - raised again in the consumer
+            buffer.put(error)
+    reader = threading.Thread(target=read, name="sb-import-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            page = buffer.get()
+            if page is done:
+                return
+            if isinstance(page, BaseException):
+                raise page
+            yield page
+    finally:
+        stop.set()
+        reader.join(timeout=30)
+
+
 def parse_time(value):
     if isinstance(value, str):
         try:
@@ -829,12 +876,16 @@ def bulk_index(index, rows):
     backend = search_backend()
     table = backend.table(index)
     mark = backend.param
-    for start in range(0, len(rows), 500):
-        chunk = rows[start:start + 500]
-        backend.delete(index, [key for key, _ in chunk])
+    kind = dbmod.kind(backend.database)
+    upsert = {"mysql": " ON DUPLICATE KEY UPDATE body = VALUES(body)",
+              "postgres": f" ON CONFLICT ({backend.key}) DO UPDATE SET body = EXCLUDED.body"}.get(kind, "")
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start:start + 1000]
+        if kind == "sqlite":  # FTS5 has no upsert
+            backend.delete(index, [key for key, _ in chunk])
         params = [value for row in chunk for value in row]
         backend.execute(f"INSERT INTO {table} ({backend.key}, body) VALUES "
-                        + ", ".join([f"({mark}, {mark})"] * len(chunk)), params)
+                        + ", ".join([f"({mark}, {mark})"] * len(chunk)) + upsert, params)
 
 
 NOT_CARRIED = [
