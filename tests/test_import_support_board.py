@@ -93,6 +93,12 @@ def test_an_imported_admin_token_works_and_ids_are_kept(imported):
     assert api.ok("get-user", user_id=9)["last_name"] == "Ünicode 😀"
     assert api.ok("get-user", user_id=3)["user_type"] == "bot"
     assert api.call("get-user", user_id=1, token="b" * 40).status == 401  # an agent's token is no admin's
+    # new rows take the ids after the imported ones (PostgreSQL's sequences moved on)
+    assert api.ok("add-user", first_name="After", email="after@example.com") == 10
+    conversation = api.ok("new-conversation", user_id=10)["details"]["id"]
+    assert int(conversation) > 3
+    sent = api.ok("send-message", user_id=10, conversation_id=conversation, message="hi")
+    assert sent["message-id"] == 6  # after the last imported message, 5
 
 
 def test_a_conversations_messages_read_as_written(imported, core):
