@@ -104,12 +104,12 @@ def cmd_export_users(core, args):
 
 
 def configure_import_support_board(parser):
-    from .importers.support_board import configure_parser
+    from .importers.command import configure_parser
     configure_parser(parser)
 
 
 def cmd_import_support_board(core, args):
-    from .importers.support_board import run_command
+    from .importers.command import run_command
     return run_command(core, args)
 
 

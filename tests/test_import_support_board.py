@@ -233,7 +233,7 @@ def test_a_dry_run_changes_nothing(core, sb_source, snapshot):
 
 
 def test_into_a_non_empty_target_ids_are_mapped_and_written(core, app, api, sb_source, tmp_path):
-    from sbcore.importers.support_board import write_id_map
+    from sbcore.importers.command import write_id_map
     url, conn, facts = sb_source
     mine = api.ok("add-user", first_name="Already", last_name="Here", email="here@example.com")
     importer, report = run_import(core, url)

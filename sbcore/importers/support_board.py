@@ -7,23 +7,22 @@ non-empty one; every imported user, conversation, article and note is recorded i
 (rows past the last source id of each table; settings when they changed in Support Board).
 Broken rows are skipped or mended and reported, never fatal."""
 
-import hashlib
-import html
 import json
 import re
-from datetime import date, datetime
 
-from peewee import DateTimeField, fn
+from peewee import fn
 
 from .. import db as dbmod
 from .. import users as U
-from ..models import (Article, AutomationSent, Conversation, ImportedId, ImportState, Message,
-                      Note, Rating, ReportRow, Setting as SettingRow, User, UserDetail)
+from ..models import (Article, Conversation, ImportedId, ImportState, Message, ReportRow, User,
+                      UserDetail)
 from ..models.conversations import STATUS_CODES, box_of
 from ..models.users import USER_TYPES
 from ..search import normalise, search_backend
-from ..settings import EXTERNAL_PREFIX
+from .bulk import bulk_index, insert_rows, prefetched
+from .convert import Report, as_datetime, as_int, unescape
 from .files import FileCopier
+from .support_board_settings import SettingsSteps
 
 STATE = "support-board"
 BATCH = 2000
@@ -34,96 +33,9 @@ CONVERSATION_COLUMNS = ("id", "user_id", "title", "creation_time", "status_code"
                         "agent_id", "source", "extra", "extra_2", "extra_3", "tags")
 MESSAGE_COLUMNS = ("id", "user_id", "message", "creation_time", "status_code", "attachments",
                    "payload", "conversation_id")
-RUNTIME_SETTINGS = ("active_agents_conversations", "ip-ban", "cron", "cron-email-piping")
-SETTINGS_ROWS = ("settings", "ratings", "automations", "automations-history", "articles-categories")
 
 
-def unescape(value):
-    """Support Board's stored text (``&lt;`` ``&gt;`` ``&amp;`` …) as it was written."""
-    return html.unescape(value) if isinstance(value, str) and "&" in value else (value or "")
-
-
-def as_datetime(value):
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None, microsecond=0)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    return None  # NULL or a zero date ('0000-00-00 …' comes back as text)
-
-
-def as_int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def fingerprint(value):
-    return hashlib.sha256((value or "").encode("utf-8")).hexdigest()
-
-
-def unpack_setting(value):
-    """A Support Board setting ``[value, type]`` (multi-input values ``{sub: [value, type]}``,
-    repeater items the same) as sbcore keeps it: the bare value."""
-    if isinstance(value, list) and len(value) == 2 and isinstance(value[1], str):
-        value = value[0]
-    if isinstance(value, dict):
-        return {key: unpack_setting(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [unpack_setting(item) for item in value]
-    return value
-
-
-def coerce(value, kind):
-    """Support Board keeps numbers and booleans as text at times: "14", "true"."""
-    if kind == "number" and isinstance(value, str):
-        try:
-            return float(value) if "." in value else int(value)
-        except ValueError:
-            return value
-    if kind == "checkbox" and isinstance(value, str):
-        return {"true": True, "false": False, "": False, "1": True, "0": False}.get(value.lower(), value)
-    return value
-
-
-class Report:
-    """Counts per table, every skipped row and every row imported with a change."""
-
-    def __init__(self):
-        self.counts = {}
-        self.skipped = []   # (table, source id, reason)
-        self.changed = []   # (table, source id, what changed)
-        self.not_carried = []
-
-    def count(self, table, n=1):
-        self.counts[table] = self.counts.get(table, 0) + n
-
-    def skip(self, table, source_id, reason):
-        self.skipped.append((table, str(source_id), reason))
-        self.counts.setdefault(table, 0)
-
-    def change(self, table, source_id, what):
-        self.changed.append((table, str(source_id), what))
-
-    def lines(self, dry_run):
-        verb = "would import" if dry_run else "imported"
-        out = [f"{verb}:"]
-        for table, n in self.counts.items():
-            skipped = sum(1 for t, _, _ in self.skipped if t == table)
-            out.append(f"  {table:<22} {n:>9}" + (f"   skipped {skipped}" if skipped else ""))
-        if self.skipped:
-            out.append(f"skipped rows ({len(self.skipped)}):")
-            out += [f"  {t} {i}: {why}" for t, i, why in self.skipped]
-        if self.changed:
-            out.append(f"imported with a change ({len(self.changed)}):")
-            out += [f"  {t} {i}: {why}" for t, i, why in self.changed]
-        if self.not_carried:
-            out.append("not carried over:")
-            out += [f"  {line}" for line in self.not_carried]
-        return out
-
-
-class Importer:
+class Importer(SettingsSteps):
     def __init__(self, core, source, files=None, dry_run=False, batch=BATCH, progress=None):
         self.core = core
         self.config = core.config
@@ -140,7 +52,9 @@ class Importer:
     # --- state ---
 
     def load_state(self):
-        row = ImportState.get_or_none(ImportState.name == STATE)
+        # a dry run may meet a database that ``sbcore init`` has not brought up to date
+        self.tables_ready = self.database.table_exists(ImportState._meta.table_name)
+        row = ImportState.get_or_none(ImportState.name == STATE) if self.tables_ready else None
         if row is not None:
             return json.loads(row.value)
         return {"mode": "keep" if self.target_is_empty() else "map", "last": {}, "hashes": {}}
@@ -158,6 +72,8 @@ class Importer:
                 and not User.select().where(User.id.not_in(bots or [0])).exists())
 
     def load_maps(self):
+        if not self.tables_ready:
+            return
         for kind in self.maps:
             self.maps[kind] = {int(s): t for s, t in ImportedId.select(
                 ImportedId.source_id, ImportedId.target_id).where(ImportedId.kind == kind).tuples()}
@@ -539,172 +455,6 @@ class Importer:
                 names.append(str(item[0]))
         return json.dumps(items), " ".join(names)
 
-    # --- what Support Board keeps in its settings table ---
-
-    def settings_changed(self, name, value):
-        """Whether the settings row ``name`` is new or changed since the last run."""
-        digest = fingerprint(value)
-        if self.state["hashes"].get(name) == digest:
-            return False
-        self.state["hashes"][name] = digest
-        return True
-
-    def parse(self, name, value, table):
-        try:
-            return json.loads(value) if value else None
-        except ValueError:
-            self.report.skip(table, name, "its value is not JSON")
-            return None
-
-    def import_notes(self, settings):
-        report, conversations, users = self.report, self.maps["conversations"], self.maps["users"]
-        done = {s for (s,) in ImportedId.select(ImportedId.source_id).where(
-            ImportedId.kind == "notes").tuples()}
-        rows, pairs = [], []
-        for name, value in settings.items():
-            if not name.startswith("notes-") or not name[6:].isdigit():
-                continue
-            notes = self.parse(name, value, "notes")
-            if notes is None:
-                continue
-            conversation = int(name[6:])
-            if conversation not in conversations:
-                report.skip("notes", name, f"unknown or skipped conversation {conversation}")
-                continue
-            if not isinstance(notes, list):
-                report.skip("notes", name, "not a list of notes")
-                continue
-            for note in notes:
-                key = f"{conversation}:{note.get('id') if isinstance(note, dict) else '?'}"
-                if key in done:
-                    continue
-                author = as_int(note.get("user_id")) if isinstance(note, dict) else None
-                if author not in users:
-                    report.skip("notes", key, f"unknown author {author}")
-                    continue
-                rows.append({"conversation": conversations[conversation], "user": users[author],
-                             "name": unescape(str(note.get("name") or ""))[:191],
-                             "message": unescape(str(note.get("message") or "")),
-                             "creation_time": as_datetime(parse_time(note.get("date"))) or dbmod.utcnow()})
-                pairs.append(key)
-
-        def write():
-            for row, key in zip(rows, pairs):
-                note_id = Note.insert(row).execute()
-                self.record_ids("notes", [(key, note_id)])
-        self.write(write)
-        report.count("notes", len(rows))
-
-    def import_ratings(self, settings):
-        ratings = self.parse("ratings", settings.get("ratings"), "ratings")
-        if not isinstance(ratings, dict) or not self.settings_changed("ratings", settings.get("ratings")):
-            return
-        report, conversations, users = self.report, self.maps["conversations"], self.maps["users"]
-        rows = []
-        for key, item in ratings.items():
-            conversation = conversations.get(as_int(key))
-            if conversation is None:
-                report.skip("ratings", key, f"unknown or skipped conversation {key}")
-            elif not isinstance(item, dict) or str(item.get("rating")) not in ("1", "-1", "0"):
-                report.skip("ratings", key, f"not a rating: {str(item)[:60]}")
-            else:
-                rows.append({"conversation": conversation, "rating": 1 if str(item["rating"]) == "1" else 0,
-                             "agent_id": users.get(as_int(item.get("agent_id")))})
-
-        def write():
-            existing = {c for (c,) in Rating.select(Rating.conversation).where(
-                Rating.conversation.in_([r["conversation"] for r in rows] or [0])).tuples()}
-            fresh = [r for r in rows if r["conversation"] not in existing]
-            if fresh:
-                Rating.insert_many(fresh).as_rowcount().execute()
-            self.save_state()
-        self.write(write)
-        report.count("ratings", len(rows))
-
-    def import_settings(self, settings):
-        """The ``settings`` row, setting by setting; categories, automations and the rows
-        that plugins saved (save-external-setting)."""
-        report, store = self.report, self.core.settings
-        values = {}
-        raw = settings.get("settings")
-        if raw is not None and self.settings_changed("settings", raw):
-            parsed = self.parse("settings", raw, "settings")
-            for setting_id, item in (parsed or {}).items():
-                spec = store.specs.get(setting_id)
-                value = unpack_setting(item)
-                if spec is not None:
-                    value = coerce(value, spec.type)
-                    if spec.type == "multi-input" and isinstance(value, dict) and isinstance(spec.default, dict):
-                        unknown = sorted(set(value) - set(spec.default))
-                        if unknown:
-                            report.change("settings", setting_id, f"sub-settings {', '.join(unknown)} "
-                                          "are not sbcore's: left out")
-                        value = {key: coerce(item, "checkbox" if isinstance(spec.default[key], bool) else "")
-                                 for key, item in value.items() if key in spec.default}
-                    try:
-                        value = spec.check(value)
-                    except Exception as error:  # noqa: BLE001 - ApiError: reported, left out
-                        report.skip("settings", setting_id, getattr(error, "message", str(error)))
-                        continue
-                values[setting_id] = value
-        categories = settings.get("articles-categories")
-        if categories is not None and self.settings_changed("articles-categories", categories):
-            parsed = self.parse("articles-categories", categories, "settings")
-            if isinstance(parsed, list):
-                values["articles-categories"] = parsed  # with "parent", as Support Board keeps them
-        for name in ("automations",):
-            if settings.get(name) is not None and self.settings_changed(name, settings[name]):
-                parsed = self.parse(name, settings[name], "settings")
-                if isinstance(parsed, dict):
-                    values[EXTERNAL_PREFIX + name] = parsed
-        for name, raw_value in settings.items():
-            if name in SETTINGS_ROWS or name.startswith("notes-") or name in RUNTIME_SETTINGS:
-                continue
-            if raw_value is None or not self.settings_changed(name, raw_value):
-                continue
-            try:
-                store.check_external_name(name)
-            except Exception:  # noqa: BLE001
-                report.skip("settings", name, "not a setting name sbcore can keep")
-                continue
-            try:
-                parsed = json.loads(raw_value)
-            except ValueError:
-                parsed = raw_value
-            values[EXTERNAL_PREFIX + name] = parsed
-
-        def write():
-            for name, value in values.items():
-                encoded = json.dumps(value)
-                if not SettingRow.update(value=encoded).where(SettingRow.name == name).execute():
-                    SettingRow.create(name=name, value=encoded)
-            self.save_state()
-        self.write(write)
-        report.count("settings", len(values))
-
-    def import_automation_history(self, settings):
-        raw = settings.get("automations-history")
-        history = self.parse("automations-history", raw, "automations_history")
-        if not isinstance(history, list) or not self.settings_changed("automations-history", raw):
-            return
-        rows = []
-        for item in history:
-            if not isinstance(item, list) or len(item) < 2:
-                self.report.skip("automations_history", str(item)[:40], "not [user id, automation id]")
-                continue
-            user = self.maps["users"].get(as_int(item[0]))
-            if user is None:
-                self.report.skip("automations_history", f"{item[0]}:{item[1]}", f"unknown user {item[0]}")
-                continue
-            rows.append({"user": user, "automation_id": str(item[1])[:32], "repeat_id": ""})
-
-        def write():
-            for start in range(0, len(rows), 1000):
-                AutomationSent.insert_many(rows[start:start + 1000]).on_conflict_ignore().as_rowcount().execute()
-            self.save_state()
-        self.write(write)
-        self.report.count("automations_history", len(rows))
-
     # --- reports and articles ---
 
     def import_reports(self):
@@ -796,98 +546,6 @@ class Importer:
                     .order_by(ImportedId.kind, ImportedId.id).tuples())
 
 
-def prefetched(pages, depth=2):
-    """The pages of ``pages`` read ahead in a thread: the source database answers the next
-    page while this one is written (both servers work at once)."""
-    import queue
-    import threading
-    buffer, stop, done = queue.Queue(maxsize=depth), threading.Event(), object()
-
-    def read():
-        try:
-            for page in pages:
-                while not stop.is_set():
-                    try:
-                        buffer.put(page, timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            buffer.put(done)
-        except BaseException as error:  # noqa: BLE001 - raised again in the consumer
-            buffer.put(error)
-    reader = threading.Thread(target=read, name="sb-import-reader", daemon=True)
-    reader.start()
-    try:
-        while True:
-            page = buffer.get()
-            if page is done:
-                return
-            if isinstance(page, BaseException):
-                raise page
-            yield page
-    finally:
-        stop.set()
-        reader.join(timeout=30)
-
-
-def parse_time(value):
-    if isinstance(value, str):
-        try:
-            return datetime.strptime(value[:19], "%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            return None
-    return None
-
-
-def insert_rows(model, rows, fields=None):
-    """Insert many rows (dicts of field names, or tuples in the order of ``fields``) with
-    the driver's own bulk path: peewee's ``insert_many`` spends more time building the SQL
-    of a large batch than the database spends storing it (profiled: 60% of an import)."""
-    if not rows:
-        return
-    if fields is None:
-        names = list(rows[0])
-        fields = [model._meta.fields[name] for name in names]
-        rows = [tuple(row[name] for name in names) for row in rows]
-    kind = dbmod.kind(model._meta.database.obj)
-    quote = "`{}`" if kind == "mysql" else '"{}"'
-    columns = ", ".join(quote.format(f.column_name) for f in fields)
-    table = quote.format(model._meta.table_name)
-    cursor = model._meta.database.cursor()
-    if kind == "sqlite":
-        stamp = [i for i, f in enumerate(fields) if isinstance(f, (DateTimeField,))]
-        if stamp:
-            rows = [tuple(dbmod.format_datetime(v) if i in stamp and v is not None else v
-                          for i, v in enumerate(row)) for row in rows]
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(fields))})", rows)
-    elif kind == "mysql":
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})", rows)
-    else:
-        from psycopg2.extras import execute_values
-        execute_values(cursor, f"INSERT INTO {table} ({columns}) VALUES %s", rows, page_size=1000)
-
-
-def bulk_index(index, rows):
-    """Search rows for new keys, many to a statement."""
-    if not rows:
-        return
-    backend = search_backend()
-    table = backend.table(index)
-    mark = backend.param
-    kind = dbmod.kind(backend.database)
-    upsert = {"mysql": " ON DUPLICATE KEY UPDATE body = VALUES(body)",
-              "postgres": f" ON CONFLICT ({backend.key}) DO UPDATE SET body = EXCLUDED.body"}.get(kind, "")
-    for start in range(0, len(rows), 1000):
-        chunk = rows[start:start + 1000]
-        if kind == "sqlite":  # FTS5 has no upsert
-            backend.delete(index, [key for key, _ in chunk])
-        params = [value for row in chunk for value in row]
-        backend.execute(f"INSERT INTO {table} ({backend.key}, body) VALUES "
-                        + ", ".join([f"({mark}, {mark})"] * len(chunk)) + upsert, params)
-
-
 NOT_CARRIED = [
     "sb_users.typing: who is typing now (runtime state)",
     "sb_settings active_agents_conversations, ip-ban, cron, cron-email-piping: runtime state",
@@ -895,69 +553,3 @@ NOT_CARRIED = [
 ]
 
 
-def write_id_map(rows, path):
-    """The ids that changed, as CSV: kind, source_id, target_id. Answers how many."""
-    import csv
-    changed = [row for row in rows if str(row[1]) != str(row[2])]
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["kind", "source_id", "target_id"])
-        writer.writerows(changed)
-    return len(changed)
-
-
-def run_command(core, args):
-    """``sbcore import-support-board``: the command line around ``Importer``."""
-    import os
-    import sys
-
-    from tqdm import tqdm
-
-    from .files import FileSource
-    from .source import Source, SourceError
-    if not args.dry_run:
-        core.init(report=lambda line: print(line, file=sys.stderr))
-    try:
-        source = Source(args.url, prefix=args.prefix)
-    except SourceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    files = FileSource(core.config, args.uploads) if args.uploads else None
-    if files is not None and not files.remote and not os.path.isdir(args.uploads):
-        print(f"error: the uploads folder {args.uploads} does not exist", file=sys.stderr)
-        return 1
-
-    def progress(table, total):
-        return tqdm(total=total, desc=table, unit="rows", file=sys.stderr, leave=True)
-    importer = Importer(core, source, files=files, dry_run=args.dry_run, batch=args.batch,
-                        progress=progress)
-    try:
-        report = importer.run()
-    finally:
-        source.close()
-        if files is not None:
-            files.close()
-    for line in report.lines(args.dry_run):
-        print(line)
-    if args.dry_run:
-        print("dry run: nothing was changed")
-        return 0
-    with dbmod.connection():
-        rows = importer.id_map_rows()
-    path = args.id_map or os.path.join(core.config.data_dir, "support-board-id-map.csv")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    changed = write_id_map(rows, path)
-    mode = "kept" if importer.state["mode"] == "keep" else "mapped"
-    print(f"ids {mode}; {changed} ids changed, written to {os.path.abspath(path)}")
-    return 0
-
-
-def configure_parser(parser):
-    parser.add_argument("url", help="the Support Board database: mysql://user:password@host:3306/database")
-    parser.add_argument("--uploads", default=None,
-                        help="the old install's uploads folder, or its base URL (https://…/uploads)")
-    parser.add_argument("--dry-run", action="store_true", help="print the counts and change nothing")
-    parser.add_argument("--prefix", default="sb_", help="the tables' prefix (default sb_)")
-    parser.add_argument("--batch", type=int, default=BATCH, help="rows per transaction")
-    parser.add_argument("--id-map", default=None,
-                        help="where to write the changed ids as CSV (default <data dir>/support-board-id-map.csv)")
