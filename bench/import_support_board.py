@@ -21,7 +21,19 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 import support_board_source as SB  # noqa: E402
 
 
-def fill(conn, users, conversations, messages):
+def conversation_of(spread, conversations):
+    """SQL for a message's conversation: ``live`` puts each conversation's messages close
+    together in time, 50 conversations going at once, as on a support desk (a
+    conversation's 10 messages arrive within minutes); ``round-robin`` sends message n to
+    conversation n mod N, every conversation's messages spread over the whole table, the
+    worst case for the indexes on (conversation, …)."""
+    n = int(conversations)
+    if spread == "round-robin":
+        return f"1 + seq % {n}"
+    return f"LEAST({n}, 1 + (seq - 1) DIV 10 + seq % 50)"
+
+
+def fill(conn, users, conversations, messages, spread="live"):
     with conn.cursor() as cur:
         cur.execute(
             "INSERT INTO sb_users (id, first_name, last_name, password, email, profile_image, user_type, "
@@ -46,14 +58,14 @@ def fill(conn, users, conversations, messages):
         cur.execute(
             "INSERT INTO sb_messages (id, user_id, message, creation_time, status_code, attachments, payload, "
             "conversation_id) "
-            f"SELECT seq, IF(seq % 2 = 0, 2, 6 + (1 + seq % {int(conversations)}) % {int(users) - 5}), "
+            f"SELECT seq, IF(seq % 2 = 0, 2, 6 + ({conversation_of(spread, conversations)}) % {int(users) - 5}), "
             "CONCAT(ELT(1 + seq % 4, 'Hello, my order &lt;#', 'Thanks &amp; regards, about #', "
             "'Where is parcel ', 'Refund for invoice '), seq, ' ', "
             "ELT(1 + seq % 3, 'did not arrive yet', 'was damaged in transit', 'please help me today')), "
             "'2024-01-01 00:00:00' + INTERVAL seq SECOND, seq % 3, "
             "IF(seq % 100 = 0, '[[\"photo.jpg\",\"https://cdn.example.org/photo.jpg\"]]', ''), "
             "IF(seq % 50 = 0, '{\"rich-messages\":{}}', ''), "
-            f"1 + seq % {int(conversations)} FROM seq_1_to_{int(messages)}")
+            f"{conversation_of(spread, conversations)} FROM seq_1_to_{int(messages)}")
 
 
 def empty(url):
@@ -108,11 +120,14 @@ def main(argv=None):
     parser.add_argument("--conversations", type=int, default=100000)
     parser.add_argument("--messages", type=int, default=1000000)
     parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--spread", choices=("live", "round-robin"), default="live",
+                        help="how messages spread over conversations (see conversation_of)")
     args = parser.parse_args(argv)
     with SB.source_database("sb_import_bench_source") as (url, conn):
         started = time.perf_counter()
-        fill(conn, args.users, args.conversations, args.messages)
+        fill(conn, args.users, args.conversations, args.messages, args.spread)
         print(f"source: {args.users} users, {args.conversations} conversations, {args.messages} messages "
+              f"({args.spread}) "
               f"generated in {time.perf_counter() - started:.0f} s", flush=True)
         for target in args.target:
             elapsed, report = run(target, url, args.batch)

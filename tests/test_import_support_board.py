@@ -118,6 +118,11 @@ def test_a_conversations_messages_read_as_written(imported, core):
     assert messages[1]["status_code"] == "2" and json.loads(messages[1]["payload"])["rich-messages"]
     assert messages[2]["payload"] == "{not json"  # kept as it was, and reported
     assert ("messages", "3", "payload is not JSON: kept as text") in report.changed
+    from sbcore.models import ConversationAgent
+    with dbmod.connection():
+        replies = list(ConversationAgent.select(ConversationAgent.conversation, ConversationAgent.agent,
+                                                ConversationAgent.first_reply).tuples())
+    assert [(c, a, str(t)) for c, a, t in replies] == [(1, 2, "2024-03-14 09:05:00")]
     row = api.ok("get-conversations", status_code=1)[0]
     assert (row["conversation_id"], row["message_id"], row["last_update_time"], row["tags"]) == \
         ("1", "3", "2024-03-14 09:05:01", "vip,shipping")
@@ -220,6 +225,8 @@ def test_a_rerun_imports_only_what_is_new(imported, core, app, tmp_path):
     messages = api.ok("get-conversation", conversation_id=1)["messages"]
     assert [m["message"] for m in messages][-1] == "Found it & shipped"
     assert len(messages) == 4
+    row = [r for r in api.ok("get-conversations", status_code=1) if r["conversation_id"] == "1"][0]
+    assert (row["message_id"], row["last_update_time"]) == ("9", "2024-03-15 08:00:00")
     assert api.ok("get-user", user_id=10)["email"] == "new@example.com"
 
 

@@ -91,3 +91,28 @@ def bulk_index(index, rows):
                         + ", ".join([f"({mark}, {mark})"] * len(chunk)) + upsert, params)
 
 
+
+
+def set_last_messages(rows):
+    """``[(conversation id, last message id, its time)]`` into the conversations, 500 to a
+    statement (one UPDATE joined to the values; SQLite: one prepared UPDATE run many times)."""
+    database = dbmod.database
+    kind = dbmod.kind(database.obj)
+    for start in range(0, len(rows), 500):
+        chunk = rows[start:start + 500]
+        if kind == "sqlite":
+            database.cursor().executemany(
+                "UPDATE sb_conversations SET last_message_id = ?, last_update_time = ? WHERE id = ?",
+                [(message, dbmod.format_datetime(when), conversation) for conversation, message, when in chunk])
+        elif kind == "mysql":
+            values = " UNION ALL ".join(["SELECT %s AS id, %s AS mid, %s AS t"] * len(chunk))
+            database.execute_sql(
+                f"UPDATE sb_conversations c JOIN ({values}) v ON c.id = v.id "
+                "SET c.last_message_id = v.mid, c.last_update_time = v.t",
+                [value for row in chunk for value in row])
+        else:
+            values = ", ".join(["(%s::bigint, %s::bigint, %s::timestamp)"] * len(chunk))
+            database.execute_sql(
+                f"UPDATE sb_conversations SET last_message_id = v.mid, last_update_time = v.t "
+                f"FROM (VALUES {values}) AS v(id, mid, t) WHERE sb_conversations.id = v.id",
+                [value for row in chunk for value in row])

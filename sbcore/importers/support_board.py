@@ -14,12 +14,12 @@ from peewee import fn
 
 from .. import db as dbmod
 from .. import users as U
-from ..models import (Article, Conversation, ImportedId, ImportState, Message, ReportRow, User,
-                      UserDetail)
+from ..models import (Article, Conversation, ConversationAgent, ImportedId, ImportState, Message,
+                      ReportRow, User, UserDetail)
 from ..models.conversations import STATUS_CODES, box_of
-from ..models.users import USER_TYPES
+from ..models.users import AGENT_TYPES, USER_TYPES
 from ..search import normalise, search_backend
-from .bulk import bulk_index, insert_rows, prefetched
+from .bulk import bulk_index, insert_rows, prefetched, set_last_messages
 from .convert import Report, as_datetime, as_int, unescape
 from .files import FileCopier
 from .support_board_settings import SettingsSteps
@@ -46,7 +46,8 @@ class Importer(SettingsSteps):
         self.report = Report()
         self.copier = FileCopier(self.config, files, dry_run=dry_run)
         self.maps = {"users": {}, "conversations": {}}
-        self.touched_conversations = set()
+        self.last_message = {}   # conversation here -> (its last message here, its time)
+        self.agent_replies = {}  # (conversation, agent) here -> [first reply, last reply]
         self.database = core.database
 
     # --- state ---
@@ -381,10 +382,10 @@ class Importer(SettingsSteps):
             self.state["last"]["conversations"] = rows[-1]["id"]
             self.save_state()
         self.write(write)
-        self.touched_conversations.update(t for _, t in pairs)
         report.count("conversations", len(values))
 
     def import_messages(self):
+        self.agent_ids = {i for (i,) in User.select(User.id).where(User.user_type.in_(AGENT_TYPES)).tuples()}
         self.start_ids(Message, "messages", self.limits["messages"])
         for rows in self.pages("messages"):
             self.messages_batch(rows)
@@ -425,7 +426,13 @@ class Importer(SettingsSteps):
             if sid != target:
                 pairs.append((sid, target))
             index.append((target, normalise(text, names) if names else normalise(text)))
-            self.touched_conversations.add(conversation)
+            last = self.last_message.get(conversation)
+            if last is None or target > last[0]:
+                self.last_message[conversation] = (target, created)
+            author = values[-1][1]
+            if author in self.agent_ids:
+                span = self.agent_replies.setdefault((conversation, author), [created, created])
+                span[0], span[1] = min(span[0], created), max(span[1], created)
 
         def write():
             insert_rows(Message, values, fields)
@@ -523,22 +530,35 @@ class Importer(SettingsSteps):
             return
         for model in (User, Conversation, Message):
             self.fix_sequence(model)
-        touched = sorted(self.touched_conversations)
-        for start in range(0, len(touched), 500):
-            chunk = touched[start:start + 500]
-            last = Message.select(fn.MAX(Message.id)).where(Message.conversation == Conversation.id)
-            when = Message.select(fn.MAX(Message.creation_time)).where(
-                Message.conversation == Conversation.id)
+        # the inbox's denormalised last message, and who replied where (for reports and
+        # routing), from what the messages step saw: no pass over the messages again
+        rows = [(c, m, t) for c, (m, t) in sorted(self.last_message.items())]
+        for start in range(0, len(rows), 5000):
             with self.database.atomic():
-                Conversation.update(last_message_id=last,
-                                    last_update_time=fn.COALESCE(when, Conversation.creation_time)
-                                    ).where(Conversation.id.in_(chunk)).execute()
-        from ..conversations import rebuild_conversation_agents
+                set_last_messages(rows[start:start + 5000])
+        self.merge_agent_replies()
         from ..functions.users import ensure_bot
         with self.database.atomic():
-            rebuild_conversation_agents()
             ensure_bot(self.core.context())
         self.report.count("files", self.copier.copied)
+
+    def merge_agent_replies(self):
+        by_conversation = {}
+        for (conversation, agent), span in self.agent_replies.items():
+            by_conversation.setdefault(conversation, {})[agent] = span
+        conversations = sorted(by_conversation)
+        for start in range(0, len(conversations), 500):
+            chunk = conversations[start:start + 500]
+            with self.database.atomic():
+                for conversation, agent, first, last in ConversationAgent.select(
+                        ConversationAgent.conversation, ConversationAgent.agent, ConversationAgent.first_reply,
+                        ConversationAgent.last_reply).where(ConversationAgent.conversation.in_(chunk)).tuples():
+                    span = by_conversation[conversation].setdefault(agent, [first, last])
+                    span[0], span[1] = min(span[0], first), max(span[1], last)
+                ConversationAgent.delete().where(ConversationAgent.conversation.in_(chunk)).execute()
+                merged = [(c, a, f, lt) for c in chunk for a, (f, lt) in by_conversation[c].items()]
+                insert_rows(ConversationAgent, merged, [ConversationAgent.conversation, ConversationAgent.agent,
+                             ConversationAgent.first_reply, ConversationAgent.last_reply])
 
     def id_map_rows(self):
         """Every id that changed: (kind, source id, id here)."""
