@@ -222,6 +222,7 @@ def test_a_rerun_imports_only_what_is_new(imported, core, app, tmp_path):
     second, again = run_import(core, imported[0].source_url)
     assert (again.counts["users"], again.counts["messages"], again.counts["conversations"]) == (1, 1, 0)
     assert again.counts.get("notes", 0) == 0 and again.counts.get("reports", 0) == 0
+    assert again.counts.get("settings", 0) == 0  # unchanged in Support Board since the last run
     messages = api.ok("get-conversation", conversation_id=1)["messages"]
     assert [m["message"] for m in messages][-1] == "Found it & shipped"
     assert len(messages) == 4
@@ -339,3 +340,12 @@ class UploadsClient:
         result = self.client.simulate_get(url.replace("http://testserver", ""))
         assert result.status_code == 200
         return result.content
+
+
+def test_phpass_hashes_check_without_a_database():
+    from sbcore import users as U
+    hashed = SB.wordpress_hash("wp-pass")
+    assert U.check_password("wp-pass", hashed) and not U.check_password("wp-pas", hashed)
+    assert not U.check_password("x" * 100, hashed)  # long passwords answer False, never raise
+    assert not U.check_password("wp-pass", "$P$broken")
+    assert U.check_password("pw", SB.php_bcrypt("pw"))

@@ -151,6 +151,9 @@ class Importer(SettingsSteps):
         self.import_articles()
         self.finish()
         self.report.not_carried += NOT_CARRIED
+        if self.copier.source is None:
+            self.report.not_carried.append("files: no --uploads was given; attachments and profile "
+                                           "images still point at the old install")
         return self.report
 
     def pages(self, name, columns=None):
