@@ -145,6 +145,14 @@ def cmd_export_users(core, args):
 def cmd_storage_migrate(core, args):
     from .storage.migrate import command
     return command(core, args)
+def configure_import_support_board(parser):
+    from .importers.command import configure_parser
+    configure_parser(parser)
+
+
+def cmd_import_support_board(core, args):
+    from .importers.command import run_command
+    return run_command(core, args)
 
 
 CORE_COMMANDS = [
@@ -171,6 +179,8 @@ CORE_COMMANDS = [
      "progress bar", lambda p: p.add_argument(
          "--source", default=None, help="the folder to copy (default SB_UPLOADS_DIR)"),
      cmd_storage_migrate),
+    ("import-support-board", "import a Support Board install's database and files",
+     configure_import_support_board, cmd_import_support_board),
 ]
 
 

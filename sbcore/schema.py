@@ -7,9 +7,8 @@ shipped, a change to those tables is a new numbered migration using the migrator
 from .hooks import hookimpl
 from .migrations import Migration
 from .models import (ARTICLE_MODELS, CHANNEL_MODELS, CONVERSATION_MODELS, CORE_MODELS,
-                     EVENT_MODELS, FILE_MODELS, NOTIFICATION_MODELS, PIPING_MODELS, REPORT_MODELS,
-                     VISITOR_MODELS,
-                     AppliedMigration)
+                     EVENT_MODELS, FILE_MODELS, IMPORT_MODELS, NOTIFICATION_MODELS, PIPING_MODELS,
+                     REPORT_MODELS, VISITOR_MODELS, AppliedMigration)
 from .search import search_backend
 
 
@@ -41,7 +40,8 @@ def create_report_tables(database, migrator):
 @hookimpl
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
-            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + PIPING_MODELS + FILE_MODELS)
+            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + PIPING_MODELS + FILE_MODELS
+            + IMPORT_MODELS)
 
 
 @hookimpl
@@ -64,6 +64,8 @@ def sbcore_register_migrations():
                   database.create_tables(VISITOR_MODELS)),
         Migration("core", 60, "files and what uses them (owners, exports' expiry)",
                   lambda database, migrator: database.create_tables(FILE_MODELS, safe=True)),
+        Migration("core", 80, "importers' id map and state", lambda database, migrator:
+                  database.create_tables(IMPORT_MODELS, safe=True)),
         Migration("core", 90, "piped emails by Message-ID (stored once; failures counted)",
                   lambda database, migrator: database.create_tables(PIPING_MODELS, safe=True)),
     ]

@@ -178,7 +178,7 @@ def register(ctx, first_name: str = "", last_name: str = "", email: str = "", pa
 @visitor("login")
 def login(ctx, email: str, password: str):
     user = User.get_or_none(User.email == email.strip().lower())
-    if user is None or user.user_type == "bot" or not U.check_password(password, user.password):
+    if user is None or user.user_type == "bot" or not U.authenticate(ctx, user, password):
         return False
     ctx.hook.sbcore_on_login(ctx=ctx, user=user)
     return logged_in(ctx, user)

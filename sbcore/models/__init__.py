@@ -7,6 +7,7 @@ from .conversations import (BotMessageSent, Conversation, ConversationAgent, Mes
                             Rating)
 from .events import Event
 from .files import File, FileUse
+from .imports import ImportedId, ImportState
 from .notifications import Notification
 from .reports import ReportRow
 from .settings import Setting
@@ -24,10 +25,12 @@ NOTIFICATION_MODELS = [Notification]
 CHANNEL_MODELS = [ChannelUser, ChannelMessage]
 FILE_MODELS = [File, FileUse]
 PIPING_MODELS = [PipedEmail]
+IMPORT_MODELS = [ImportedId, ImportState]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
            "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
            "RateHit", "VISITOR_MODELS", "Notification", "NOTIFICATION_MODELS",
            "ChannelUser", "ChannelMessage", "CHANNEL_MODELS", "PipedEmail", "PIPING_MODELS",
-           "File", "FileUse", "FILE_MODELS"]
+           "File", "FileUse", "FILE_MODELS",
+           "ImportedId", "ImportState", "IMPORT_MODELS"]
