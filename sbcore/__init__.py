@@ -6,7 +6,7 @@ Public API for plugins and embedding applications."""
 from .db import BaseModel
 from .errors import ApiError
 from .hooks import hookimpl
-from .registry import ADMIN, AGENT, ApiFunction, FunctionSet, IdList, Json
+from .registry import ADMIN, AGENT, ApiFunction, FunctionSet, IdList, Json, Search
 
 __version__ = "0.1.0"
 
@@ -24,4 +24,4 @@ def connect(database_url=None, **config):
 
 
 __all__ = ["ADMIN", "AGENT", "ApiError", "ApiFunction", "BaseModel", "FunctionSet", "IdList", "Json",
-           "connect", "create_app", "hookimpl"]
+           "Search", "connect", "create_app", "hookimpl"]

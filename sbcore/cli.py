@@ -60,6 +60,7 @@ def cmd_create_admin(core, args):
 def cmd_serve(core, args):
     from gunicorn.app.base import BaseApplication
 
+    from .serving import options
     from .web import create_app
 
     class Server(BaseApplication):
@@ -67,6 +68,8 @@ def cmd_serve(core, args):
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers)
             self.cfg.set("accesslog", "-")
+            for name, value in options().items():
+                self.cfg.set(name, value)
 
         def load(self):
             return create_app(core.config)

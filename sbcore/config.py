@@ -14,6 +14,7 @@ DEFAULTS = {
     "SB_SECRET_KEY": "",
     "SB_ALLOW_PRIVATE_NETWORK": "",
     "SB_BCRYPT_ROUNDS": "12",
+    "SB_MAX_BODY_BYTES": str(2 * 1024 * 1024),
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -52,6 +53,8 @@ class Config:
     secret_key: str = ""
     allow_private_network: bool = False
     bcrypt_rounds: int = 12
+    # the largest request body /api, /include/api.php and /widget/api read (413 beyond)
+    max_body_bytes: int = 2 * 1024 * 1024
     # SB_URL_<APP> overrides of integrations' base URLs, keyed by lower-case app.
     url_overrides: dict = field(default_factory=dict)
 
@@ -75,6 +78,7 @@ class Config:
             secret_key=values["SB_SECRET_KEY"],
             allow_private_network=values["SB_ALLOW_PRIVATE_NETWORK"].strip().lower() in TRUE_WORDS,
             bcrypt_rounds=int(values["SB_BCRYPT_ROUNDS"]),
+            max_body_bytes=int(values["SB_MAX_BODY_BYTES"]),
             url_overrides={k[len("SB_URL_"):].lower(): v.rstrip("/")
                            for k, v in values.items() if k.startswith("SB_URL_") and v},
         )

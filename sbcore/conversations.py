@@ -217,7 +217,7 @@ def search_condition(text_value, newest=None):
         else:
             parts.append(column.in_(SQL(f"({sql})", params)))
     stripped = text_value.strip()
-    if stripped.isdigit() and len(stripped) < 19:
+    if stripped.isdecimal() and len(stripped) < 19:
         number = int(stripped)
         parts += [Conversation.id == number, Conversation.agent_id == number,
                   Conversation.department == number]

@@ -89,7 +89,7 @@ def check_departments(value):
     list_of_records("departments", ("department-id", "department-name", "department-color",
                                     "department-image"), ("department-id", "department-name"))(value)
     ids = [str(item["department-id"]) for item in value]
-    if len(ids) != len(set(ids)) or not all(i.isdigit() for i in ids):
+    if len(ids) != len(set(ids)) or not all(i.isdecimal() for i in ids):
         raise invalid("departments", "department ids are distinct whole numbers.")
     return value
 

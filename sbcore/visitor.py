@@ -26,7 +26,7 @@ from .functions import users as user_fns
 from .functions.utilities import extension_allowed
 from .hooks import hookimpl
 from .models import Message, RateHit, User
-from .registry import FunctionSet, Json
+from .registry import FunctionSet, Json, Search
 from .settings import Setting
 
 visitor = FunctionSet()
@@ -268,7 +268,7 @@ def save_upload(ctx, file: dict):
 def new_conversation(ctx, title: str = "", department: int | None = None):
     if department is not None and department not in {
             int(d.get("department-id", -1)) for d in ctx.settings.get("departments")
-            if str(d.get("department-id", "")).isdigit()}:
+            if str(d.get("department-id", "")).isdecimal()}:
         raise invalid_argument("department", "not one of the departments.")
     return conversation_fns.new_conversation(ctx, ctx.visitor.id, title=title, department=department)
 
@@ -414,7 +414,7 @@ def get_articles(ctx, id: str | int = -1, count: int | None = None, full: bool =
 
 
 @visitor("search-articles")
-def search_articles(ctx, search: str, articles_language: str | bool = False):
+def search_articles(ctx, search: Search, articles_language: str | bool = False):
     return articles_fns.search_articles(ctx, search, articles_language)
 
 

@@ -62,7 +62,7 @@ def _brevo_error(response):
 
 
 def brevo(config, base_url, key, list_id, email, first_name, last_name):
-    if list_id and not list_id.isdigit():
+    if list_id and not list_id.isdecimal():
         raise ApiError("newsletter-not-configured", "A Brevo list id is a number.", 400)
     body = {"email": email, "updateEnabled": True}
     names = {k: v for k, v in (("FIRSTNAME", first_name), ("LASTNAME", last_name)) if v}

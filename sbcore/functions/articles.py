@@ -9,7 +9,7 @@ from peewee import SQL
 from ..errors import ApiError, invalid_argument
 from ..hooks import hookimpl
 from ..models import Article, ArticleRating, ReportRow
-from ..registry import AGENT, FunctionSet, Json
+from ..registry import AGENT, FunctionSet, Json, Search
 from ..search import normalise, search_backend
 from ..translations import LANGUAGE_CODE
 from ..settings import Setting, list_of_records
@@ -140,7 +140,7 @@ def save_articles(ctx, articles: Json, translations: dict | None = None):
 
 
 @functions("search-articles", role=AGENT)
-def search_articles(ctx, search: str, articles_language: str | bool = False):
+def search_articles(ctx, search: Search, articles_language: str | bool = False):
     language = language_of(articles_language)
     match = search_backend().match("articles", search)
     if search.strip():

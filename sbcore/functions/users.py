@@ -7,7 +7,7 @@ from peewee import fn
 from .. import users as U
 from ..errors import ApiError, invalid_argument
 from ..models import User, UserDetail
-from ..registry import AGENT, FunctionSet, IdList, Json
+from ..registry import AGENT, FunctionSet, IdList, Json, Search
 
 functions = FunctionSet()
 
@@ -18,7 +18,7 @@ sbcore_register_functions = functions.hook()
 def parse_since(value):
     """A "new since" argument: an id, or a UTC date or date and time."""
     text = str(value).strip()
-    if text.isdigit():
+    if text.isdecimal() and len(text) <= 18:
         return int(text)
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
@@ -109,7 +109,7 @@ def get_user_language(ctx, user_id: int):
 
 @functions("get-users", role=AGENT)
 def get_users(ctx, sorting: list | str | None = None, user_types: list | None = None,
-              search: str = "", pagination: int = 0, extra: bool | list = False,
+              search: Search = "", pagination: int = 0, extra: bool | list = False,
               user_ids: IdList | bool = False):
     query = User.select().where(U.not_bot())
     if user_types:
@@ -176,7 +176,7 @@ def get_users_with_details(ctx, details: list, user_ids: Json = False):
 
 
 @functions("search-users", role=AGENT)
-def search_users(ctx, search: str):
+def search_users(ctx, search: Search):
     condition = U.search_filter(search, newest=U.PAGE_SIZE + 1)
     if condition is None:
         return []

@@ -135,7 +135,7 @@ def logs(ctx, string: str, user: Json = False):
     if not line:
         raise invalid_argument("string", "the log message is empty.")
     user_id = None
-    if isinstance(user, dict) and str(user.get("id", "")).isdigit():
+    if isinstance(user, dict) and str(user.get("id", "")).isdecimal():
         user_id = int(user["id"])
     elif isinstance(user, int) and not isinstance(user, bool):
         user_id = user

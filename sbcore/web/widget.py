@@ -15,7 +15,7 @@ from .. import visitor
 from ..errors import ApiError
 from ..registry import ApiFunction
 from .fields import bearer_token, dumps, read_fields
-from .resources import STATIC_DIR, envelope
+from .resources import STATIC_DIR, check_body_size, envelope
 
 PAGES = jinja2.Environment(loader=jinja2.PackageLoader("sbcore", "web/templates"),
                            autoescape=True)
@@ -72,6 +72,7 @@ class WidgetApiResource(CorsResource):
 
     def on_post(self, req, resp):
         self.cors(req, resp)
+        check_body_size(req, self.core.config.max_body_bytes)
         with dbmod.connection():
             fields = read_fields(req)
             name = fields.pop("function", None)

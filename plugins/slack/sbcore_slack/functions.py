@@ -40,7 +40,7 @@ def check_agents(value):
     if not isinstance(value, dict):
         raise invalid("slack-agents", 'an object {"<Slack user ID>": "<agent ID>"}.')
     for slack_id, agent_id in value.items():
-        if not SLACK_ID.match(str(slack_id)) or not str(agent_id).isdigit():
+        if not SLACK_ID.match(str(slack_id)) or not str(agent_id).isdecimal():
             raise invalid("slack-agents", 'an object {"<Slack user ID>": "<agent ID>"}, '
                                           'such as {"U328T701Z": "445"}.')
     return {str(k): str(v) for k, v in value.items()}

@@ -84,7 +84,7 @@ def send(core, chat_id, text, attachments, bot_id=None):
         raise invalid_argument("chat_id", "a Telegram chat ID (a number) or @channelusername.")
     attachments = [item[:2] for item in attachments or []]
     C.check_attachments(attachments)
-    calls = requests_for(int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id, text or "", attachments)
+    calls = requests_for(int(chat_id) if chat_id.lstrip("-").isdecimal() else chat_id, text or "", attachments)
     if not calls:
         raise ApiError("empty-message", "A message needs text or attachments.")
     api = bot(core, bot_id)

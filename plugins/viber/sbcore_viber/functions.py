@@ -52,7 +52,7 @@ def file_size(core, url):
     except (outbound.OutboundRefused, requests.RequestException):
         return None
     length = response.headers.get("Content-Length", "")
-    return int(length) if 200 <= response.status_code < 300 and length.isdigit() and int(length) > 0 else None
+    return int(length) if 200 <= response.status_code < 300 and length.isdecimal() and int(length) > 0 else None
 
 
 def bodies(core, receiver, text, attachments):
