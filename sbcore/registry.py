@@ -80,6 +80,19 @@ def _to_search(name, value):
     return Search(text)
 
 
+class Attachments(list):
+    """A message's attachments: ``[["name", "http(s) URL"], …]`` (extra items dropped)."""
+
+
+def _to_attachments(name, value):
+    items = _to_container(name, value, list)
+    for item in items:
+        if (not isinstance(item, list) or len(item) < 2 or not all(isinstance(x, str) for x in item[:2])
+                or not item[1].lower().startswith(("http://", "https://"))):
+            raise invalid_argument(name, 'each attachment is ["name", "http(s) link"].')
+    return Attachments(item[:2] for item in items)
+
+
 class Json:
     """Any JSON value: a string is decoded when it holds JSON, else kept as text."""
 
@@ -159,6 +172,7 @@ CONVERTERS = {
     dict: lambda name, value: _to_container(name, value, dict),
     IdList: _to_ids,
     Search: _to_search,
+    Attachments: _to_attachments,
     Json: lambda name, value: _as_json(value, name),
     typing.Any: lambda name, value: value,
 }

@@ -28,6 +28,7 @@ from .hooks import hookimpl
 from .models import Message, RateHit, User
 from .registry import FunctionSet, Json, Search
 from .settings import Setting
+from .registry import Attachments
 
 visitor = FunctionSet()
 
@@ -47,12 +48,14 @@ def sbcore_register_settings():
         Setting("widget-rate-limit", "number", 200,
                 "Registrations and logins one address may make per window on /widget/api; "
                 "more answer 429. 0 turns the limit off."),
-        Setting("widget-rate-window", "number", 600, "The rate limit's window, in seconds."),
+        Setting("widget-rate-window", "number", 600, "The rate limit's window, in seconds.",
+                bounds=(1, 7 * 86_400)),
         Setting("widget-trust-forwarded-for", "checkbox", False,
                 "Count the rate limit per the last address in X-Forwarded-For (only behind a "
                 "proxy that sets it)."),
         Setting("widget-upload-max-bytes", "number", 10_000_000,
-                "The largest file a visitor may upload through /widget/upload."),
+                "The largest file a visitor may upload through /widget/upload.",
+                bounds=(1, 1_000_000_000)),
         Setting("widget-title", "text", "Chat with us", "The title of the chat widget's panel."),
     ]
 
@@ -246,7 +249,8 @@ def take_email(ctx, user, email):
 
 def save_upload(ctx, file: dict):
     """Store one uploaded file in the uploads folder; answers its name and URL."""
-    if not isinstance(file, dict) or not file.get("filename"):
+    if not isinstance(file, dict) or not isinstance(file.get("filename"), str) or \
+            not file["filename"] or not isinstance(file.get("data"), bytes):
         raise invalid_argument("file", "send one file as the multipart field 'file'.")
     name = file["filename"]
     extension = name.rsplit(".", 1)[-1] if "." in name else ""
@@ -294,7 +298,7 @@ def own_attachments(ctx, attachments):
 
 
 @visitor("send-message")
-def send_message(ctx, conversation_id: int, message: str = "", attachments: list | None = None):
+def send_message(ctx, conversation_id: int, message: str = "", attachments: Attachments | None = None):
     own_conversation(ctx, conversation_id)
     return message_fns.send_message(ctx, ctx.visitor.id, conversation_id, message,
                                     own_attachments(ctx, attachments))

@@ -61,7 +61,8 @@ def sbcore_register_settings():
                     "Webhooks: webhooks-active, webhooks-url, webhooks-key (signing secret), "
                     "webhooks-allowed (comma-separated event names, empty for all)."),
             Setting("webhooks-retention-days", "number", 30,
-                    "Delivered, skipped and failed events are kept this many days (the pull feed).")]
+                    "Delivered, skipped and failed events are kept this many days (the pull feed).",
+                    bounds=(1, 3_650))]
 
 
 sbcore_register_functions = functions.hook()

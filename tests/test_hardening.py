@@ -151,3 +151,70 @@ def test_a_stalled_body_answers_408_not_500(app, monkeypatch):
     handle_unexpected(None, resp, TimeoutError("timed out"), {})
     assert resp.status in (falcon.HTTP_408, 408)
     assert json.loads(resp.text)["response"] == "request-timeout"
+
+
+# --- junk that used to answer 500 ---
+
+
+def test_a_json_object_where_the_widget_upload_expects_a_file_answers_400(widget, app):
+    widget.register(first_name="U")
+    client = TestClient(app)
+    for file in ({"filename": "a.txt", "data": "text"}, {"filename": "a.txt"}, "a.txt", [1],
+                 {"filename": ["x"], "data": "y"}):
+        answer = client.simulate_post("/widget/upload", json={"file": file},
+                                      headers={"Authorization": f"Bearer {widget.cookie}"})
+        assert answer.status_code == 400, (file, answer.text)
+        assert answer.json["response"] == "invalid-argument"
+
+
+@pytest.mark.parametrize("start,end,zone", [("9999-12-30", "9999-12-31", ""),
+                                            ("0001-01-01", "0001-01-02", "Pacific/Kiritimati"),
+                                            ("", "0001-01-01", ""), ("31/12/9999", "", "")])
+def test_report_ranges_at_the_calendars_end_answer_400(api, start, end, zone):
+    fields = {k: v for k, v in (("date_start", start), ("date_end", end), ("timezone", zone)) if v}
+    answer = api.call("reports", name="conversations", **fields)
+    assert answer.status == 400 and answer.json["response"] == "invalid-argument"
+
+
+def test_bad_time_zones_in_reports_answer_400(api):
+    for zone in ("Europe", "../../etc/passwd", "\x01"):
+        assert api.call("reports", name="conversations", timezone=zone).status == 400
+
+
+def test_a_boolean_where_a_list_is_expected_answers_400_or_means_all(api):
+    assert api.call("get-users-with-details", details=["email"], user_ids={"a": 1}).status == 400
+    assert api.call("csv-users", user_ids=True).status == 200  # true: every user, as false
+    assert api.call("send-message", user_id=1, conversation_id=1, message="x",
+                    attachments=True).status == 400
+    assert api.call("send-message", user_id=1, conversation_id=1, message="x",
+                    attachments=[99999999999999999999]).status == 400
+
+
+@pytest.mark.parametrize("setting,value", [("login-cookie-days", 1e12), ("login-cookie-days", -5),
+                                           ("login-cookie-days", 0),
+                                           ("presence-online-seconds", 1e308),
+                                           ("widget-rate-window", 10 ** 15),
+                                           ("smtp-port", 70000)])
+def test_numeric_settings_far_out_of_range_answer_400(api, setting, value):
+    answer = api.call("save-settings", settings={setting: value})
+    assert answer.status == 400 and answer.json["response"] == "invalid-setting-value"
+    answer = api.call("save-settings", settings={setting: [value, "number"]})
+    assert answer.status == 400
+
+
+def test_logins_still_work_after_an_out_of_range_cookie_lifetime_was_refused(api, widget):
+    api.call("save-settings", settings={"login-cookie-days": 1e12})
+    widget.register(email="life@example.com", password="password-1")
+    assert widget.call("login", email="life@example.com", password="password-1").ok
+
+
+def test_integers_beyond_64_bits_answer_400(api):
+    for value in ("99999999999999999999", "1e308", "-99999999999999999999", "²"):
+        answer = api.call("get-user", user_id=value)
+        assert answer.status == 400 and answer.json["response"] == "invalid-argument", value
+    answer = api.post_json({"function": "get-user", "user_id": 2 ** 70},
+                           headers={"Authorization": f"Bearer {api.token}"})
+    assert answer.status == 400
+    answer = api.post_json({"function": "get-user", "user_id": 1e308},
+                           headers={"Authorization": f"Bearer {api.token}"})
+    assert answer.status == 400

@@ -99,8 +99,9 @@ def count_for_export(user_ids=None):
 def csv_users(ctx, user_ids: IdList | bool = False):
     relative, path = uploads.new_file(ctx.config, "exports", ".csv")
     try:
-        export_users(ctx, path, None if user_ids is False else user_ids)
+        export_users(ctx, path, None if isinstance(user_ids, bool) else user_ids)
     except BaseException:
-        os.remove(path)
+        if os.path.exists(path):
+            os.remove(path)
         raise
     return ctx.upload_url(relative)

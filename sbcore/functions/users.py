@@ -7,7 +7,7 @@ from peewee import fn
 from .. import users as U
 from ..errors import ApiError, invalid_argument
 from ..models import User, UserDetail
-from ..registry import AGENT, FunctionSet, IdList, Json, Search
+from ..registry import AGENT, FunctionSet, IdList, Json, Search, convert
 
 functions = FunctionSet()
 
@@ -150,8 +150,7 @@ def get_users_with_details(ctx, details: list, user_ids: Json = False):
     elif user_ids == "agents":
         agents_only = True
     else:
-        ids = IdList(int(i) for i in (user_ids if isinstance(user_ids, list)
-                                      else str(user_ids).split(",")) if str(i).strip())
+        ids = convert("user_ids", IdList, user_ids)
     result = {}
     for slug in details:
         U.check_slug(slug)

@@ -24,6 +24,7 @@ from sbcore.settings import Setting, invalid, options_of
 
 from .client import DEFAULT_URL, SlackError, WebApi
 from .models import SlackChannel
+from sbcore.registry import Attachments
 
 log = logging.getLogger("sbcore.slack")
 functions = FunctionSet()
@@ -253,7 +254,7 @@ def record_sent(channel, answer, message_id=None):
 
 @functions("send-slack-message", transaction=False)  # calls Slack: holds no transaction
 def send_slack_message(ctx, user_id: int, full_name: str = "", profile_image: str = "", message: str = "",
-                       attachments: list | None = None, channel: str = "", conversation_id: int | bool = False):
+                       attachments: Attachments | None = None, channel: str = "", conversation_id: int | bool = False):
     if channel.strip().lower() in ("", "false", "-1", "null"):
         channel = None  # none given: the conversation's (or the user's) channel
     channel, answer, conversation_id = send(ctx, user_id, full_name, profile_image, message, attachments,

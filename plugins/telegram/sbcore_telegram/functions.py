@@ -11,6 +11,7 @@ from sbcore.errors import invalid_argument
 from sbcore.settings import Setting, invalid, list_of_records
 
 from .client import DEFAULT_URL, BotApi
+from sbcore.registry import Attachments
 
 log = logging.getLogger("sbcore.telegram")
 functions = FunctionSet()
@@ -92,7 +93,7 @@ def send(core, chat_id, text, attachments, bot_id=None):
 
 
 @functions("telegram-send-message", role=AGENT, transaction=False)  # a network call: no transaction held
-def telegram_send_message(ctx, chat_id: str, message: str = "", attachments: list | None = None,
+def telegram_send_message(ctx, chat_id: str, message: str = "", attachments: Attachments | None = None,
                           conversation_id: int | bool = False):
     bot_id = None
     if conversation_id is not False:

@@ -17,6 +17,7 @@ from sbcore.errors import invalid_argument
 from sbcore.settings import Setting
 
 from .client import DEFAULT_URL, OfficialAccount
+from sbcore.registry import Attachments
 
 log = logging.getLogger("sbcore.wechat")
 functions = FunctionSet()
@@ -93,7 +94,7 @@ def send(core, open_id, text, attachments, token=None):
 
 
 @functions("wechat-send-message", role=AGENT, transaction=False)  # network calls: no transaction held
-def wechat_send_message(ctx, open_id: str, message: str = "", attachments: list | None = None,
+def wechat_send_message(ctx, open_id: str, message: str = "", attachments: Attachments | None = None,
                         token: str | bool = False):
     answers, used = send(ctx.core, open_id, message, attachments, token or None)
     return [answers[0], used]
