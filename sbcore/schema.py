@@ -37,6 +37,15 @@ def create_report_tables(database, migrator):
     rebuild_conversation_agents()
 
 
+def add_email_status(database, migrator):
+    """Migration 1 builds sb_users from the live model: only older databases lack it."""
+    import peewee as pw
+    from playhouse.migrate import migrate
+    if "email_status" not in {c.name for c in database.get_columns("sb_users")}:
+        migrate(migrator.add_column("sb_users", "email_status",
+                                    pw.CharField(max_length=16, default="")))
+
+
 @hookimpl
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
@@ -61,4 +70,5 @@ def sbcore_register_migrations():
                   database.create_tables(NOTIFICATION_MODELS)),
         Migration("core", 10, "visitor API rate limits", lambda database, migrator:
                   database.create_tables(VISITOR_MODELS)),
+        Migration("core", 20, "the state of a user's email (claimed, verified)", add_email_status),
     ]

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from . import conversations as C
 from . import db as dbmod
+from . import identity
 from . import uploads
 from . import users as U
 from .db import utcnow
@@ -170,18 +171,25 @@ def register(ctx, first_name: str = "", last_name: str = "", email: str = "", pa
     if password and not email:
         raise invalid_argument("password", "a password needs an email to log in with.")
     check_password_rule(password)
+    identity.refuse_reserved(ctx, "extra", extra)
     details = U.parse_extra("extra", extra)
     user = U.create_user(ctx, first_name=first_name or None, last_name=last_name or None,
                          email=email, password=password, extra=extra)
     if user.email:
+        identity.claim(user.id)
         emit_registration(ctx, user, details)
     return logged_in(ctx, user)
 
 
 @visitor("login")
 def login(ctx, email: str, password: str):
+    """A customer's login. Staff (agents, admins) sign in to the workspace, never here;
+    an unknown email, staff and a wrong password cost the same bcrypt check."""
     user = User.get_or_none(User.email == email.strip().lower())
-    if user is None or user.user_type == "bot" or not U.check_password(password, user.password):
+    if user is None or user.user_type in ("bot", "agent", "admin"):
+        U.check_password(password, U.dummy_hash(ctx.config))
+        return False
+    if not U.check_password(password, user.password):
         return False
     ctx.hook.sbcore_on_login(ctx=ctx, user=user)
     return logged_in(ctx, user)
@@ -214,9 +222,15 @@ def update_user(ctx, user_id: int | None = None, first_name: str | None = None,
     check_password_rule(password)
     if email is not None and email.strip().upper() == "NULL":
         raise invalid_argument("email", "an email address.")
-    return user_fns.update_user(ctx, own, first_name=first_name, last_name=last_name, email=email,
-                                profile_image=profile_image, password=password,
-                                settings_extra=settings_extra, extra=extra)
+    identity.refuse_reserved(ctx, "extra", extra)
+    identity.refuse_reserved(ctx, "settings_extra", settings_extra)
+    before = ctx.visitor.email
+    result = user_fns.update_user(ctx, own, first_name=first_name, last_name=last_name, email=email,
+                                  profile_image=profile_image, password=password,
+                                  settings_extra=settings_extra, extra=extra)
+    if email is not None and U.check_email(email) != before:
+        identity.claim(own)
+    return result
 
 
 @visitor("subscribe")
@@ -229,6 +243,12 @@ def subscribe(ctx, email: str, conversation_id: int | None = None):
     return True
 
 
+@visitor("send-email-confirmation")
+def send_email_confirmation(ctx):
+    """Email the visitor a link that verifies its email; false when it is verified."""
+    return identity.send_confirmation(ctx, U.get_user(ctx.visitor.id))
+
+
 def take_email(ctx, user, email):
     email = U.check_email(email)
     if not email:
@@ -236,7 +256,7 @@ def take_email(ctx, user, email):
     if email == user.email:
         return
     U.require_email_free(email, except_id=user.id)
-    changes = {"email": email}
+    changes = {"email": email, "email_status": identity.CLAIMED}
     if user.user_type == "visitor":
         changes["user_type"] = "lead"
     User.update(**changes).where(User.id == user.id).execute()

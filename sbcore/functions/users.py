@@ -220,6 +220,8 @@ def update_user(ctx, user_id: int, first_name: str | None = None, last_name: str
         email = None if email.strip().upper() == "NULL" else U.check_email(email)
         U.require_email_free(email, except_id=user.id)
         changes["email"] = email
+        if email != user.email:
+            changes["email_status"] = ""  # set by staff: neither claimed nor verified
     if profile_image is not None:
         changes["profile_image"] = profile_image or U.default_profile_image(ctx.config)
     if password:

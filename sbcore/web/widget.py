@@ -162,8 +162,32 @@ class ChatPageResource:
                                                            title=config["title"])
 
 
+class ConfirmEmailResource:
+    """``GET /widget/confirm-email?code=…``: the link ``send-email-confirmation`` mails;
+    it verifies the email it was sent to while that is still the user's."""
+
+    def __init__(self, core):
+        self.core = core
+
+    def on_get(self, req, resp):
+        from .. import identity
+        code = req.get_param("code") or ""
+        user = self.core.run(lambda ctx: identity.confirm(ctx, code)) if code else None
+        resp.content_type = falcon.MEDIA_HTML
+        resp.cache_control = ["no-store"]
+        resp.set_header("Referrer-Policy", "no-referrer")
+        if user is None:
+            resp.status = falcon.HTTP_400
+            resp.text = "<!doctype html><title>Link not valid</title><p>This link is not valid " \
+                        "any more: ask for a new one in the chat.</p>"
+        else:
+            resp.text = "<!doctype html><title>Email confirmed</title><p>Thank you: your email " \
+                        "is confirmed.</p>"
+
+
 def add_routes(app, core):
     app.add_route("/widget/api", WidgetApiResource(core))
     app.add_route("/widget/upload", WidgetUploadResource(core))
+    app.add_route("/widget/confirm-email", ConfirmEmailResource(core))
     app.add_route("/widget.js", WidgetScriptResource(core))
     app.add_route("/chat", ChatPageResource(core))
