@@ -46,6 +46,20 @@ def add_email_status(database, migrator):
                                     pw.CharField(max_length=16, default="")))
 
 
+def add_visitor_bounds(database, migrator):
+    """Per-visitor bounds: who rated an article, article views a day, visitor uploads.
+    Newer databases have them from migrations 5 and 10 (live models)."""
+    import peewee as pw
+    from playhouse.migrate import migrate
+    from .models import ArticleView, VisitorUpload
+    database.create_tables([ArticleView, VisitorUpload], safe=True)
+    if "user_id" not in {c.name for c in database.get_columns("sb_article_ratings")}:
+        migrate(migrator.add_column("sb_article_ratings", "user_id", pw.IntegerField(null=True)))
+    indexes = {tuple(i.columns) for i in database.get_indexes("sb_article_ratings")}
+    if ("article_id", "user_id") not in indexes:
+        migrate(migrator.add_index("sb_article_ratings", ("article_id", "user_id"), True))
+
+
 @hookimpl
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
@@ -71,4 +85,6 @@ def sbcore_register_migrations():
         Migration("core", 10, "visitor API rate limits", lambda database, migrator:
                   database.create_tables(VISITOR_MODELS)),
         Migration("core", 20, "the state of a user's email (claimed, verified)", add_email_status),
+        Migration("core", 21, "per-visitor bounds: article ratings and views, uploads",
+                  add_visitor_bounds),
     ]

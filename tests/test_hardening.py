@@ -6,6 +6,8 @@ import json
 import pytest
 from falcon.testing import TestClient
 
+from sbcore.testing import WidgetClient
+
 from sbcore.registry import MAX_DEPTH, SEARCH_MAX_CHARS, SEARCH_MAX_WORDS
 
 
@@ -218,3 +220,107 @@ def test_integers_beyond_64_bits_answer_400(api):
     answer = api.post_json({"function": "get-user", "user_id": 1e308},
                            headers={"Authorization": f"Bearer {api.token}"})
     assert answer.status == 400
+
+
+# --- per-visitor bounds ---
+
+
+def test_a_visitor_message_over_the_cap_answers_400(api, widget):
+    api.ok("save-settings", settings={"widget-message-max-chars": 100})
+    widget.register(first_name="M")
+    conversation = widget.ok("new-conversation")["details"]["id"]
+    answer = widget.call("send-message", conversation_id=conversation, message="x" * 101)
+    assert answer.status == 400 and answer.json["response"] == "message-too-long"
+    assert widget.call("send-message", conversation_id=conversation, message="x" * 100).ok
+    assert len(widget.ok("get-conversation", conversation_id=conversation)["messages"]) == 1
+
+
+def upload(client, cookie, size, name="a.txt"):
+    boundary = "XyZ"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            f"Content-Type: text/plain\r\n\r\n").encode() + b"x" * size + f"\r\n--{boundary}--\r\n".encode()
+    return client.simulate_post("/widget/upload", body=body,
+                                headers={"Authorization": f"Bearer {cookie}",
+                                         "Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+
+def test_uploads_are_bounded_per_visitor_per_hour(api, app, widget):
+    api.ok("save-settings", settings={"widget-upload-hourly-count": 3,
+                                      "widget-upload-hourly-bytes": 1000})
+    widget.register(first_name="U")
+    client = TestClient(app)
+    for _ in range(3):
+        assert upload(client, widget.cookie, 10).status_code == 200
+    refused = upload(client, widget.cookie, 10)
+    assert refused.status_code == 429 and refused.json["response"] == "too-many-uploads"
+    other = widget.new(first_name="V")
+    assert upload(client, other.cookie, 600).status_code == 200
+    assert upload(client, other.cookie, 600).status_code == 429  # 1200 bytes > 1000
+
+
+def test_details_are_bounded_per_visitor(api, widget):
+    api.ok("save-settings", settings={"widget-max-details": 3})
+    answer = widget.call("register", first_name="D", extra={f"d{i}": "v" for i in range(4)})
+    assert answer.status == 400 and answer.json["response"] == "too-many-details"
+    widget.register(first_name="D", extra={"a": "1", "b": "2"})
+    assert widget.call("update-user", extra={"c": "3"}).ok
+    assert widget.call("update-user", extra={"d": "4"}).status == 400
+    assert widget.call("update-user", extra={"a": "changed"}).ok  # an existing one may change
+    assert widget.call("update-user", extra={"a": "x" * 513}).status == 400
+
+
+def test_one_article_rating_per_visitor_per_article(api, widget):
+    api.ok("save-articles", articles=[{"title": "Shipping", "content": "Daily."}])
+    article_id = api.ok("get-articles")[0]["id"]
+    widget.register(first_name="R")
+    for rating in (1, 1, 1, 0):
+        assert widget.ok("article-ratings", article_id=article_id, rating=rating) is True
+    other = widget.new(first_name="S")
+    other.ok("article-ratings", article_id=article_id, rating=1)
+    import json as _json
+    assert sorted(_json.loads(api.ok("article-ratings", article_id=article_id))) == [-1, 1]
+
+
+def test_article_views_count_once_per_visitor_per_day(api, widget, app, core):
+    from sbcore import db as dbmod
+    from sbcore.models import Article
+
+    def views():
+        with dbmod.connection():
+            return Article.get(Article.article_id == article_id).views
+
+    api.ok("save-articles", articles=[{"title": "Shipping", "content": "Daily."}])
+    article_id = api.ok("get-articles")[0]["id"]
+    widget.register(first_name="R")
+    for _ in range(5):
+        assert widget.ok("get-articles", id=article_id)
+    other = widget.new(first_name="S")
+    other.ok("get-articles", id=article_id)
+    anonymous = WidgetClient(app)
+    for _ in range(3):
+        anonymous.ok("get-articles", id=article_id)
+    assert views() == 3
+    api.ok("get-articles", id=article_id)  # the Web API counts every read, as before
+    assert views() == 4
+
+
+def test_migration_21_brings_an_older_database_the_visitor_bounds(core):
+    from sbcore import db as dbmod
+    from sbcore.models import AppliedMigration
+    with dbmod.connection():
+        database = core.database
+        for index in database.get_indexes("sb_article_ratings"):
+            if "user_id" in index.columns:
+                database.execute_sql(f'DROP INDEX "{index.name}"')
+        database.execute_sql("ALTER TABLE sb_article_ratings DROP COLUMN user_id")
+        database.execute_sql("DROP TABLE sb_article_views")
+        database.execute_sql("DROP TABLE sb_visitor_uploads")
+        AppliedMigration.delete().where((AppliedMigration.app == "core")
+                                        & (AppliedMigration.number == 21)).execute()
+    core.init(report=lambda line: None)
+    with dbmod.connection():
+        assert "user_id" in {c.name for c in core.database.get_columns("sb_article_ratings")}
+        assert {("article_id", "user_id")} <= {tuple(i.columns) for i in
+                                                core.database.get_indexes("sb_article_ratings")}
+        assert core.database.table_exists("sb_article_views")
+        assert core.database.table_exists("sb_visitor_uploads")

@@ -1,6 +1,6 @@
 """Tables by aggregate. Importing creates nothing: migrations do."""
 
-from .articles import Article, ArticleRating
+from .articles import Article, ArticleRating, ArticleView
 from .automations import AutomationSent
 from .channels import ChannelMessage, ChannelUser
 from .conversations import (BotMessageSent, Conversation, ConversationAgent, Message, Note,
@@ -9,21 +9,21 @@ from .events import Event
 from .notifications import Notification
 from .reports import ReportRow
 from .settings import Setting
-from .system import AppliedMigration, JobRun, RateHit
+from .system import AppliedMigration, JobRun, RateHit, VisitorUpload
 from .users import LoginSession, Typing, User, UserDetail
 
 CORE_MODELS = [User, UserDetail, LoginSession, Typing, Setting, Conversation, Message,
                AppliedMigration, JobRun]
 CONVERSATION_MODELS = [Note, Rating, BotMessageSent]
 EVENT_MODELS = [Event]
-ARTICLE_MODELS = [Article, ArticleRating]
+ARTICLE_MODELS = [Article, ArticleRating, ArticleView]
 REPORT_MODELS = [ReportRow, AutomationSent, ConversationAgent]
-VISITOR_MODELS = [RateHit]
+VISITOR_MODELS = [RateHit, VisitorUpload]
 NOTIFICATION_MODELS = [Notification]
 CHANNEL_MODELS = [ChannelUser, ChannelMessage]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
-           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
+           "Event", "Article", "ArticleRating", "ArticleView", "VisitorUpload", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
            "RateHit", "VISITOR_MODELS", "Notification", "NOTIFICATION_MODELS",
            "ChannelUser", "ChannelMessage", "CHANNEL_MODELS"]

@@ -37,3 +37,15 @@ class RateHit(BaseModel):
     class Meta:
         table_name = "sb_rate_hits"
         indexes = ((("key", "time"), False),)
+
+
+class VisitorUpload(BaseModel):
+    """One file a visitor uploaded (its size), for the per-visitor hourly upload bounds."""
+
+    user_id = pw.IntegerField()
+    time = pw.DateTimeField(default=utcnow)
+    size = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "sb_visitor_uploads"
+        indexes = ((("user_id", "time"), False),)

@@ -82,10 +82,11 @@ class WidgetApiResource(CorsResource):
                                f"'{name}'.", 404)
             cookie = bearer_token(req) or fields.pop("login-cookie", None)
             fields.pop("login_cookie", None)
-            setup = None if name in visitor.PUBLIC else (
-                lambda ctx: visitor.authenticate(ctx, cookie))
+            address = self.client_address(req)
+            setup = (lambda ctx: visitor.identify(ctx, cookie, address)) if name in visitor.PUBLIC \
+                else (lambda ctx: visitor.authenticate(ctx, cookie))
             if name in visitor.RATE_LIMITED:
-                visitor.check_rate(self.core, self.client_address(req), name)
+                visitor.check_rate(self.core, address, name)
             result = self.core.run_function(function, fields, setup=setup)
         envelope(resp, falcon.HTTP_200, {"success": True, "response": result})
 
