@@ -20,6 +20,8 @@ TRUE_WORDS = {"true", "1", "yes", "on"}
 AGENT = "agent"
 ADMIN = "admin"
 ROLES = (AGENT, ADMIN)
+# the highest page a paginated list takes (its offset must stay a 64-bit integer)
+MAX_PAGE = 10_000_000
 # Database ids and counts are signed 64-bit integers: anything beyond is junk, not a lookup.
 INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
 FALSE_WORDS = {"false", "0", "no", "off", "", "null", "none"}

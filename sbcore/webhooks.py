@@ -239,7 +239,7 @@ def get_events(ctx, after: str = "", limit: int = 100):
         raise invalid_argument("limit", "from 1 to 1000.")
     cursor = 0
     if str(after).strip():
-        if not str(after).strip().isdecimal():
+        if not str(after).strip().isdecimal() or len(str(after).strip()) > 18:
             raise invalid_argument("after", "a cursor from a previous get-events answer.")
         cursor = int(after)
     events = list(Event.select().where(Event.id > cursor).order_by(Event.id).limit(limit))

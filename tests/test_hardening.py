@@ -324,3 +324,29 @@ def test_migration_21_brings_an_older_database_the_visitor_bounds(core):
                                                 core.database.get_indexes("sb_article_ratings")}
         assert core.database.table_exists("sb_article_views")
         assert core.database.table_exists("sb_visitor_uploads")
+
+
+def test_pages_far_beyond_the_last_answer_400(api):
+    for function in ("get-users", "get-conversations"):
+        assert api.call(function, pagination=9223372036854775807).status == 400
+        assert api.call(function, pagination=-1).status == 400
+        assert api.call(function, pagination=3).ok
+
+
+def test_user_ids_true_lists_everyone_as_false_does(api):
+    api.ok("add-user", first_name="Tru")
+    assert api.ok("get-users", user_ids=True) == api.ok("get-users", user_ids=False)
+
+
+def test_an_events_cursor_beyond_64_bits_answers_400(api):
+    assert api.call("get-events", after="99999999999999999999").status == 400
+    assert api.call("get-events", after="²").status == 400
+    assert api.ok("get-events", after="0")["events"] == [] or True
+
+
+def test_a_rating_with_an_id_beyond_64_bits_answers_400(api):
+    for value in (99999999999999999999, 1e999, "²"):
+        answer = api.post_json({"function": "set-rating",
+                                "settings": {"conversation_id": value, "rating": 1}},
+                               headers={"Authorization": f"Bearer {api.token}"})
+        assert answer.status == 400, value

@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.sweep, pytest.mark.skipif(
     bool(os.environ.get("SB_TEST_DATABASE_URL")),
     reason="SQLite only: make test runs it; the server-database runs skip it")]
 
-INTEGER_JUNK = ["99999999999999999999", "-99999999999999999999", "1e308", "-1", "0", "1", "2",
+INTEGER_JUNK = ["99999999999999999999", "9223372036854775807", "-9223372036854775808", "-99999999999999999999", "1e308", "-1", "0", "1", "2",
                 "²", "١٢", "NaN", "Infinity", "0x10", " 3 ", "1.5", "", "true", "[]", "{}"]
 TEXT_JUNK = ["", " ", "null", "NULL", "true", "[]", "{}", "[[[[]]]]", '{"a": {"b": [1]}}', "²",
              "'; DROP TABLE sb_users; --", "<script>alert(1)</script>", "a" * 5000, "%", "*",

@@ -8,7 +8,7 @@ from ..errors import ApiError, invalid_argument
 from ..hooks import hookimpl
 from ..models import Conversation, Message, User
 from ..models.users import AGENT_TYPES
-from ..registry import AGENT, FunctionSet, IdList, Search
+from ..registry import AGENT, MAX_PAGE, FunctionSet, IdList, Search
 from .users import parse_since
 
 functions = FunctionSet()
@@ -53,8 +53,8 @@ def get_conversation(ctx, conversation_id: int, user_id: int | None = None):
 def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = None,
                       routing: bool = False, routing_unassigned: bool = False,
                       department: int | None = None, source: str = "", tag: str = ""):
-    if pagination < 0:
-        raise invalid_argument("pagination", "expected 0 or more.")
+    if not 0 <= pagination <= MAX_PAGE:
+        raise invalid_argument("pagination", f"a page from 0 to {MAX_PAGE}.")
     query = C.list_query()
     if status_code in (None, ""):
         query = query.where(Conversation.box == 0)  # the inbox: not archived, not trashed

@@ -7,7 +7,7 @@ from peewee import fn
 from .. import users as U
 from ..errors import ApiError, invalid_argument
 from ..models import User, UserDetail
-from ..registry import AGENT, FunctionSet, IdList, Json, Search, convert
+from ..registry import AGENT, MAX_PAGE, FunctionSet, IdList, Json, Search, convert
 
 functions = FunctionSet()
 
@@ -114,15 +114,15 @@ def get_users(ctx, sorting: list | str | None = None, user_types: list | None = 
     query = User.select().where(U.not_bot())
     if user_types:
         query = query.where(User.user_type.in_(U.check_user_types(user_types)))
-    if user_ids not in (False, None):
+    if not isinstance(user_ids, bool) and user_ids is not None:  # true or false: everyone
         query = query.where(User.id.in_(list(user_ids) or [0]))
     if search.strip():
         condition = U.search_filter(search)
         if condition is None:
             return []
         query = query.where(condition)
-    if pagination < 0:
-        raise invalid_argument("pagination", "expected 0 or more.")
+    if not 0 <= pagination <= MAX_PAGE:
+        raise invalid_argument("pagination", f"a page from 0 to {MAX_PAGE}.")
     for slug in extra if isinstance(extra, list) else ():  # refused even when no row matches
         U.check_slug(slug)
     rows = U.list_users(query.order_by(*sort_order(sorting))
