@@ -107,10 +107,10 @@ def check_departments(value):
 
 CORE_SETTINGS = [
     Setting("presence-online-seconds", "number", 30,
-            "A user is online when active within this many seconds.", bounds=(1, 86_400)),
+            "A user is online when active within this many seconds.", bounds=(0.1, 86_400)),
     Setting("presence-typing-seconds", "number", 5,
             "A typing indicator expires this many seconds after the last set-typing.",
-            bounds=(1, 3_600)),
+            bounds=(0.1, 3_600)),
     Setting("login-cookie-days", "number", 30,
             "A login cookie from login or update-login expires after this many days.",
             bounds=(1, 3_650)),

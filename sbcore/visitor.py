@@ -225,10 +225,10 @@ def login(ctx, email: str, password: str):
     """A customer's login. Staff (agents, admins) sign in to the workspace, never here;
     an unknown email, staff and a wrong password cost the same bcrypt check."""
     user = User.get_or_none(User.email == email.strip().lower())
-    if user is None or user.user_type in ("bot", "agent", "admin"):
-        U.check_password(password, U.dummy_hash(ctx.config))
-        return False
-    if not U.check_password(password, user.password):
+    if user is not None and (user.user_type in ("bot", "agent", "admin") or not user.password):
+        user = None
+    if not U.check_password(password or "-", user.password if user else U.dummy_hash(ctx.config)) \
+            or user is None:
         return False
     ctx.hook.sbcore_on_login(ctx=ctx, user=user)
     return logged_in(ctx, user)

@@ -200,3 +200,15 @@ def test_migration_20_adds_the_email_state_to_an_older_database(core):
     with dbmod.connection():
         assert "email_status" in {c.name for c in core.database.get_columns("sb_users")}
     core.init(report=lambda line: None)  # idempotent
+
+
+def test_the_web_api_login_also_checks_a_dummy_hash_for_an_unknown_email(api, monkeypatch):
+    import bcrypt
+    checks = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, "checkpw", lambda password, hashed: checks.append(hashed)
+                        or real(password, hashed))
+    api.ok("add-user", first_name="NoPw", email="nopw@example.com")  # no password at all
+    assert api.ok("login", email="nobody@example.com", password="whatever-1") is False
+    assert api.ok("login", email="nopw@example.com", password="whatever-1") is False
+    assert len(checks) == 2
