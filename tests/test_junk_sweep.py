@@ -216,3 +216,50 @@ def test_junk_never_answers_500_nor_changes_the_database_when_refused(sweep, req
         problem = sweep.check(path, name, fields, as_json, headers)
     if not os.environ.get("SB_SWEEP_REPORT"):
         assert problem is None, (problem, path, name, fields)
+
+
+# --- the systematic sweep: every function x every argument x every junk value ---
+
+
+def structured(annotation):
+    options = typing.get_args(annotation) if isinstance(annotation, types.UnionType) or \
+        typing.get_origin(annotation) is typing.Union else (annotation,)
+    return any(o in (list, dict, Json, IdList, Attachments, typing.Any) for o in options)
+
+
+INNER_JUNK = [2 ** 70, 1e308, "²", None, True, [], {}, "x" * 600, -1, "", {"a": [1]}]
+NESTED_JUNK = ([[v] for v in INNER_JUNK] + [{"k": v} for v in INNER_JUNK]
+               + [[[v, v]] for v in INNER_JUNK]
+               + [{"settings": {"conversation_id": v, "rating": v}} for v in INNER_JUNK[:4]]
+               + [{"id": v, "title": v, "content": v} for v in INNER_JUNK[:5]]
+               + [[{"id": v, "title": "t"}] for v in INNER_JUNK[:5]])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("SB_SWEEP_SYSTEMATIC"),
+                    reason="about 32,000 requests (4 minutes): SB_SWEEP_SYSTEMATIC=1 runs it")
+def test_systematic_junk_sweep(tmp_path):
+    """Each argument of each function (Web API, visitor API, a seventh through
+    /include/api.php) with each junk value, the others at "1"; prints the figure."""
+    sweep = Sweep(tmp_path)
+    values = INTEGER_JUNK + TEXT_JUNK[:20] + NATIVE_JUNK
+    statuses = collections.Counter()
+    with responses.RequestsMock(assert_all_requests_are_fired=False):
+        for path, function in TARGETS + [("/include/api.php", f) for p, f in TARGETS[::7]
+                                         if p == "/api"]:
+            base = {p.name: "1" for p in function.parameters if p.required}
+            for param in function.parameters:
+                junk = values + (NESTED_JUNK if structured(param.annotation) else [])
+                for index, value in enumerate(junk):
+                    fields = dict(base, **{param.name: value})
+                    as_json = index % 2 == 0 or not isinstance(value, str)
+                    credential = sweep.cookie if path == "/widget/api" else sweep.token
+                    answer = sweep.send(path, function.name, fields, as_json,
+                                        {"Authorization": f"Bearer {credential}"})
+                    if answer.status_code == 401 and param.name not in ("token", "login_cookie"):
+                        headers = sweep.renew("/widget/api" if path == "/widget/api" else "/api")
+                        answer = sweep.send(path, function.name, fields, as_json, headers)
+                    statuses[answer.status_code] += 1
+    print(f"\nsystematic junk sweep: {sweep.sent} requests, statuses {dict(statuses)}")
+    sweep.core.close()
+    assert statuses[500] == 0
