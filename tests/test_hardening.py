@@ -307,14 +307,18 @@ def test_article_views_count_once_per_visitor_per_day(api, widget, app, core):
 def test_migration_21_brings_an_older_database_the_visitor_bounds(core):
     from sbcore import db as dbmod
     from sbcore.models import AppliedMigration
+    from playhouse.migrate import migrate
+
+    from sbcore.migrations import migrator_for
+    from sbcore.models import ArticleView, VisitorUpload
     with dbmod.connection():
         database = core.database
+        migrator = migrator_for(database)
         for index in database.get_indexes("sb_article_ratings"):
             if "user_id" in index.columns:
-                database.execute_sql(f'DROP INDEX "{index.name}"')
-        database.execute_sql("ALTER TABLE sb_article_ratings DROP COLUMN user_id")
-        database.execute_sql("DROP TABLE sb_article_views")
-        database.execute_sql("DROP TABLE sb_visitor_uploads")
+                migrate(migrator.drop_index("sb_article_ratings", index.name))
+        migrate(migrator.drop_column("sb_article_ratings", "user_id"))
+        database.drop_tables([ArticleView, VisitorUpload])
         AppliedMigration.delete().where((AppliedMigration.app == "core")
                                         & (AppliedMigration.number == 21)).execute()
     core.init(report=lambda line: None)
