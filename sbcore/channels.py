@@ -21,7 +21,9 @@ import logging
 import mimetypes
 import os
 import tempfile
+import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import requests
 from peewee import IntegrityError
@@ -43,6 +45,7 @@ SOURCE_NAMES = {"wa": "whatsapp", "fb": "messenger", "ig": "instagram", "tg": "t
 MEDIA_MAX_BYTES = 25 * 1024 * 1024  # the largest media file a platform's message brings
 MEDIA_FOLDER = "channels"
 REQUEST_MAX_BYTES = 2 * 1024 * 1024  # the largest inbound webhook body read
+REPLAY_WINDOW = 300  # seconds a signed inbound request stays acceptable
 RECEIVE_ATTEMPTS = 3
 
 
@@ -492,3 +495,39 @@ def mark_read(core, source, external_id):
             Message.update(status_code=2).where(Message.id == message_id).execute()
         return message_id
     return core.run(write)
+
+
+# --- replays of signed inbound requests ---
+
+
+def fresh(timestamp, window=REPLAY_WINDOW, now=None):
+    """Whether ``timestamp`` (epoch seconds, as text) is within ``window`` seconds of now."""
+    text = str(timestamp or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        return False
+    return abs((time.time() if now is None else now) - int(text)) <= window
+
+
+def _nonce_key(source, nonce):
+    return f"nonce:{source}:{hashlib.sha256(str(nonce).encode()).hexdigest()[:40]}"
+
+
+def nonce_used(source, nonce):
+    """Whether ``nonce`` of ``source`` was remembered within REPLAY_WINDOW."""
+    from .models import RateHit
+    since = dbmod.utcnow() - timedelta(seconds=REPLAY_WINDOW)
+    return RateHit.select().where((RateHit.key == _nonce_key(source, nonce))
+                                  & (RateHit.time > since)).exists()
+
+
+def remember_nonce(core, source, nonce):
+    """Remember ``nonce`` (in a transaction of its own) and forget those past the window."""
+    from .models import RateHit
+    key, now = _nonce_key(source, nonce), dbmod.utcnow()
+    prefix = f"nonce:{source}:"
+
+    def write():
+        RateHit.delete().where(RateHit.key.startswith(prefix)
+                               & (RateHit.time <= now - timedelta(seconds=REPLAY_WINDOW))).execute()
+        RateHit.create(key=key, time=now)
+    dbmod.in_transaction_retrying(core.database, write)

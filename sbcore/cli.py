@@ -95,6 +95,7 @@ def cmd_new_plugin(core, args):
 def cmd_serve(core, args):
     from gunicorn.app.base import BaseApplication
 
+    from .serving import options
     from .web import create_app
 
     config = core.config.serving(args.host, args.port)
@@ -105,6 +106,8 @@ def cmd_serve(core, args):
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers)
             self.cfg.set("accesslog", "-")
+            for name, value in options().items():
+                self.cfg.set(name, value)
 
         def load(self):
             return create_app(config)

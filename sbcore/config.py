@@ -16,6 +16,7 @@ DEFAULTS = {
     "SB_BCRYPT_ROUNDS": "12",
     "SB_STORAGE_URL": "",
     "SB_STORAGE_PRESIGN": "0",
+    "SB_MAX_BODY_BYTES": str(2 * 1024 * 1024),
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -58,6 +59,8 @@ class Config:
     storage_url: str = ""
     # seconds: /uploads/ answers a redirect to a presigned URL valid that long (0: streams)
     storage_presign: int = 0
+    # the largest request body /api, /include/api.php and /widget/api read (413 beyond)
+    max_body_bytes: int = 2 * 1024 * 1024
     # SB_URL_<APP> overrides of integrations' base URLs, keyed by lower-case app.
     url_overrides: dict = field(default_factory=dict)
     # True when SB_PUBLIC_URL was not given: the URL then follows the port served on
@@ -84,6 +87,7 @@ class Config:
             bcrypt_rounds=int(values["SB_BCRYPT_ROUNDS"]),
             storage_url=values["SB_STORAGE_URL"].strip(),
             storage_presign=int(values["SB_STORAGE_PRESIGN"] or 0),
+            max_body_bytes=int(values["SB_MAX_BODY_BYTES"]),
             url_overrides={k[len("SB_URL_"):].lower(): v.rstrip("/")
                            for k, v in values.items() if k.startswith("SB_URL_") and v},
             public_url_from_port=not given.get("SB_PUBLIC_URL"),

@@ -33,6 +33,13 @@ def sbcore_register_migrations():
 
 
 @hookspec
+def sbcore_reserved_details():
+    """Return a list of user detail slugs that only the server sets (a plugin reads
+    identity from them): a visitor's ``register``, ``update-user`` and forms that name
+    one answer 403 ``not-allowed``."""
+
+
+@hookspec
 def sbcore_register_routes(core):
     """Return a list of ``(path, resource)`` pairs for inbound requests of outside
     services (webhooks of messaging platforms); ``core`` is the core the app serves.

@@ -28,6 +28,7 @@ from mailparser_reply import EmailReplyParser
 from peewee import IntegrityError
 
 from . import conversations as C
+from . import identity
 from . import db as dbmod
 from . import mail, outbound, uploads
 from . import users as U
@@ -340,13 +341,16 @@ def store(ctx, raw):
         if not text and not attachments:
             return None
         conversation = find_conversation(ctx, message)
-        sender = User.get_or_none(User.email == address)
+        # mail from an address proves it: a user found is verified, and a visitor's
+        # unverified claim to the address gives way to a user of the mail's own
+        sender = identity.sender_for_piping(ctx, address)
         if conversation is None or sender is None or not (
                 sender.id == conversation.user_id or sender.is_agent):
             if sender is None:
                 first, _, last = name.partition(" ")
                 sender = U.create_user(ctx, first_name=first[:191] or address.split("@")[0][:191],
                                        last_name=last[:191], email=address, user_type="user")
+                identity.set_status(sender.id, identity.VERIFIED)
             conversation = C.create_conversation(ctx, sender.id, title=subject, source="em")
         return C.add_message(ctx, sender, conversation, text,
                              C.check_attachments(attachments) if attachments else "")

@@ -29,6 +29,7 @@ DEFAULT_PLUGINS = (
     "sbcore.functions.automations",
     "sbcore.functions.services",
     "sbcore.visitor",
+    "sbcore.identity",
     "sbcore.worker",
     "sbcore.webhooks",
     "sbcore.mail",

@@ -37,6 +37,29 @@ def create_report_tables(database, migrator):
     rebuild_conversation_agents()
 
 
+def add_email_status(database, migrator):
+    """Migration 1 builds sb_users from the live model: only older databases lack it."""
+    import peewee as pw
+    from playhouse.migrate import migrate
+    if "email_status" not in {c.name for c in database.get_columns("sb_users")}:
+        migrate(migrator.add_column("sb_users", "email_status",
+                                    pw.CharField(max_length=16, default="")))
+
+
+def add_visitor_bounds(database, migrator):
+    """Per-visitor bounds: who rated an article, article views a day (visitor uploads
+    are counted from sb_files). Newer databases have them from migration 5 (live models)."""
+    import peewee as pw
+    from playhouse.migrate import migrate
+    from .models import ArticleView
+    database.create_tables([ArticleView], safe=True)
+    if "user_id" not in {c.name for c in database.get_columns("sb_article_ratings")}:
+        migrate(migrator.add_column("sb_article_ratings", "user_id", pw.IntegerField(null=True)))
+    indexes = {tuple(i.columns) for i in database.get_indexes("sb_article_ratings")}
+    if ("article_id", "user_id") not in indexes:
+        migrate(migrator.add_index("sb_article_ratings", ("article_id", "user_id"), True))
+
+
 @hookimpl
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
@@ -62,6 +85,9 @@ def sbcore_register_migrations():
                   database.create_tables(NOTIFICATION_MODELS)),
         Migration("core", 10, "visitor API rate limits", lambda database, migrator:
                   database.create_tables(VISITOR_MODELS)),
+        Migration("core", 20, "the state of a user's email (claimed, verified)", add_email_status),
+        Migration("core", 21, "per-visitor bounds: article ratings and views, uploads",
+                  add_visitor_bounds),
         Migration("core", 60, "files and what uses them (owners, exports' expiry)",
                   lambda database, migrator: database.create_tables(FILE_MODELS, safe=True)),
         Migration("core", 80, "importers' id map and state", lambda database, migrator:

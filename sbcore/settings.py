@@ -3,6 +3,7 @@ theirs through ``sbcore_register_settings``. Stored values are JSON in
 ``sb_settings``; a value of the wrong type is refused."""
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -25,6 +26,8 @@ class Setting:
     default: object
     doc: str = ""
     validate: Optional[Callable] = None  # validate(value) -> value, raising ApiError
+    # a number setting's smallest and largest values (NUMBER_BOUNDS when not given)
+    bounds: Optional[tuple] = None
 
     def check(self, value):
         expected = TYPES[self.type]
@@ -35,7 +38,15 @@ class Setting:
         if not ok:
             raise ApiError("invalid-setting-value",
                            f"The setting '{self.id}' takes a value of type {self.type}.", 400)
+        if self.type == "number":
+            low, high = self.bounds or NUMBER_BOUNDS
+            if not math.isfinite(value) or not low <= value <= high:
+                raise invalid(self.id, f"a number from {low} to {high}.")
         return self.validate(value) if self.validate else value
+
+
+# numbers a setting of type number takes unless it declares its own bounds
+NUMBER_BOUNDS = (0, 1_000_000_000)
 
 
 def invalid(setting_id, why):
@@ -96,11 +107,13 @@ def check_departments(value):
 
 CORE_SETTINGS = [
     Setting("presence-online-seconds", "number", 30,
-            "A user is online when active within this many seconds."),
+            "A user is online when active within this many seconds.", bounds=(0.1, 86_400)),
     Setting("presence-typing-seconds", "number", 5,
-            "A typing indicator expires this many seconds after the last set-typing."),
+            "A typing indicator expires this many seconds after the last set-typing.",
+            bounds=(0.1, 3_600)),
     Setting("login-cookie-days", "number", 30,
-            "A login cookie from login or update-login expires after this many days."),
+            "A login cookie from login or update-login expires after this many days.",
+            bounds=(1, 3_650)),
     Setting("departments", "repeater", [],
             'Departments: [{"department-id", "department-name", "department-color", '
             '"department-image"}].', check_departments),

@@ -164,6 +164,19 @@ def hash_password(config, password):
     return bcrypt.hashpw(encoded, bcrypt.gensalt(config.bcrypt_rounds)).decode("ascii")
 
 
+_DUMMY_HASHES = {}
+
+
+def dummy_hash(config):
+    """A bcrypt hash of nothing anyone knows, at the configured cost: checking a password
+    against it when no user matches costs the same time as a wrong password."""
+    rounds = config.bcrypt_rounds
+    if rounds not in _DUMMY_HASHES:
+        _DUMMY_HASHES[rounds] = bcrypt.hashpw(secrets.token_bytes(16),
+                                              bcrypt.gensalt(rounds)).decode("ascii")
+    return _DUMMY_HASHES[rounds]
+
+
 def check_password(password, hashed):
     """Whether ``password`` matches the stored hash: bcrypt (``$2b$``, or PHP's ``$2y$``
     from Support Board), or a WordPress phpass hash (``$P$``/``$H$``) of a user imported

@@ -61,7 +61,8 @@ def sbcore_register_settings():
                     "Webhooks: webhooks-active, webhooks-url, webhooks-key (signing secret), "
                     "webhooks-allowed (comma-separated event names, empty for all)."),
             Setting("webhooks-retention-days", "number", 30,
-                    "Delivered, skipped and failed events are kept this many days (the pull feed).")]
+                    "Delivered, skipped and failed events are kept this many days (the pull feed).",
+                    bounds=(1, 3_650))]
 
 
 sbcore_register_functions = functions.hook()
@@ -239,7 +240,8 @@ def get_events(ctx, after: str = "", limit: int = 100):
         raise invalid_argument("limit", "from 1 to 1000.")
     cursor = 0
     if str(after).strip():
-        if not (str(after).strip().isascii() and str(after).strip().isdigit()):
+        cursor = str(after).strip()
+        if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
             raise invalid_argument("after", "a cursor from a previous get-events answer.")
         cursor = int(after)
     events = list(Event.select().where(Event.id > cursor).order_by(Event.id).limit(limit))

@@ -11,7 +11,7 @@ from ..errors import ApiError, invalid_argument
 from ..hooks import hookimpl
 from ..models import Conversation, Message, User
 from ..models.users import AGENT_TYPES
-from ..registry import AGENT, FunctionSet, IdList
+from ..registry import AGENT, MAX_PAGE, FunctionSet, IdList, Search
 from .users import parse_since
 
 functions = FunctionSet()
@@ -116,7 +116,7 @@ def get_new_user_conversations(ctx, user_id: int, datetime: str):
 
 
 @functions("search-conversations", role=AGENT)
-def search_conversations(ctx, search: str):
+def search_conversations(ctx, search: Search):
     condition = C.search_condition(search, newest=C.SEARCH_CANDIDATES)
     if condition is None:
         return []
@@ -124,7 +124,7 @@ def search_conversations(ctx, search: str):
 
 
 @functions("search-user-conversations", role=AGENT)
-def search_user_conversations(ctx, search: str, user_id: int):
+def search_user_conversations(ctx, search: Search, user_id: int):
     condition = C.search_condition(search)
     if condition is None:
         return []

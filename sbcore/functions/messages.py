@@ -21,6 +21,7 @@ from ..search import search_backend
 from ..settings import Setting
 from .files import safe_cell
 from .users import ensure_bot, parse_since
+from ..registry import Attachments
 
 functions = FunctionSet()
 BOT_MESSAGES = ("welcome", "follow_up", "offline")
@@ -70,7 +71,7 @@ def send(ctx, user_id, conversation_id, message, attachments, payload, status):
 
 @functions("send-message", role=AGENT)
 def send_message(ctx, user_id: int, conversation_id: int, message: str = "",
-                 attachments: list | None = None, conversation_status_code: str | int | None = None,
+                 attachments: Attachments | None = None, conversation_status_code: str | int | None = None,
                  payload: dict | None = None, queue: bool = False, recipient_id: int | None = None):
     sent = send(ctx, user_id, conversation_id, message, attachments, payload, conversation_status_code)
     # the union of 3.8's answer (id, human_takeover_active) and the reference's
@@ -82,7 +83,7 @@ def send_message(ctx, user_id: int, conversation_id: int, message: str = "",
 
 @functions("update-message", role=AGENT)
 def update_message(ctx, message_id: int, message: str | None = None,
-                   attachments: list | None = None, payload: dict | None = None):
+                   attachments: Attachments | None = None, payload: dict | None = None):
     row = C.require_message(message_id)
     changes = {}
     if message is not None:
@@ -233,7 +234,7 @@ def direct_message(ctx, user_ids: IdList, message: str, subject: str | bool = Fa
 # No transaction: it only reads, and the channel's send is a network call.
 @functions("messaging-platforms-send-message", role=AGENT, transaction=False)
 def messaging_platforms_send_message(ctx, conversation_id: int, message: str = "",
-                                     attachments: list | None = None, user: Json = None,
+                                     attachments: Attachments | None = None, user: Json = None,
                                      source: Json = None):
     conversation = C.require_conversation(conversation_id)
     if isinstance(source, dict) and source.get("source"):

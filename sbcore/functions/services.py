@@ -17,6 +17,7 @@ from ..models import User
 from ..outbound import service_url
 from ..registry import FunctionSet, Json
 from ..settings import Setting, options_of
+from ..registry import Attachments
 
 functions = FunctionSet()
 sbcore_register_functions = functions.hook()
@@ -81,7 +82,7 @@ def active_options(ctx, setting_id, required, host_parts=()):
 
 @functions("send-sms", transaction=False)
 def send_sms(ctx, message: str, to: str, template: bool = True, conversation_id: int | None = None,
-             attachments: list | bool = False):
+             attachments: Attachments | bool = False):
     if conversation_id is not None:
         C.require_conversation(conversation_id)
     return sms.send_sms(ctx, to, message, template=template, conversation_id=conversation_id,

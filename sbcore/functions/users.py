@@ -8,7 +8,7 @@ from .. import db as dbmod
 from .. import users as U
 from ..errors import ApiError, invalid_argument
 from ..models import User, UserDetail
-from ..registry import AGENT, FunctionSet, IdList, Json, convert
+from ..registry import AGENT, FunctionSet, IdList, Json, Search, convert
 
 functions = FunctionSet()
 
@@ -111,7 +111,7 @@ def get_user_language(ctx, user_id: int):
 
 @functions("get-users", role=AGENT, spellings={"user_ids": ("users_id",)})
 def get_users(ctx, sorting: list | str | None = None, user_types: list | None = None,
-              search: str = "", pagination: int = 0, extra: bool | list = False,
+              search: Search = "", pagination: int = 0, extra: bool | list = False,
               user_ids: IdList | bool = False):
     query = User.select().where(U.not_bot())
     if user_types:
@@ -176,7 +176,7 @@ def get_users_with_details(ctx, details: list, user_ids: Json = False):
 
 
 @functions("search-users", role=AGENT)
-def search_users(ctx, search: str):
+def search_users(ctx, search: Search):
     condition = U.search_filter(search, newest=U.PAGE_SIZE + 1)
     if condition is None:
         return []
@@ -221,6 +221,8 @@ def update_user(ctx, user_id: int, first_name: str | None = None, last_name: str
         email = None if email.strip().upper() == "NULL" else U.check_email(email)
         U.require_email_free(email, except_id=user.id)
         changes["email"] = email
+        if email != user.email:
+            changes["email_status"] = ""  # set by staff: neither claimed nor verified
     if profile_image is not None:
         changes["profile_image"] = profile_image or U.default_profile_image(ctx.config)
     if password:

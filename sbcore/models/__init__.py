@@ -1,6 +1,6 @@
 """Tables by aggregate. Importing creates nothing: migrations do."""
 
-from .articles import Article, ArticleRating
+from .articles import Article, ArticleRating, ArticleView
 from .automations import AutomationSent
 from .channels import ChannelMessage, ChannelUser
 from .conversations import (BotMessageSent, Conversation, ConversationAgent, Message, Note,
@@ -18,7 +18,7 @@ CORE_MODELS = [User, UserDetail, LoginSession, Typing, Setting, Conversation, Me
                AppliedMigration, JobRun]
 CONVERSATION_MODELS = [Note, Rating, BotMessageSent]
 EVENT_MODELS = [Event]
-ARTICLE_MODELS = [Article, ArticleRating]
+ARTICLE_MODELS = [Article, ArticleRating, ArticleView]
 REPORT_MODELS = [ReportRow, AutomationSent, ConversationAgent]
 VISITOR_MODELS = [RateHit]
 NOTIFICATION_MODELS = [Notification]
@@ -29,7 +29,7 @@ IMPORT_MODELS = [ImportedId, ImportState]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
-           "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
+           "Event", "Article", "ArticleRating", "ArticleView", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
            "RateHit", "VISITOR_MODELS", "Notification", "NOTIFICATION_MODELS",
            "ChannelUser", "ChannelMessage", "CHANNEL_MODELS", "PipedEmail", "PIPING_MODELS",
            "File", "FileUse", "FILE_MODELS",

@@ -17,6 +17,8 @@ class User(BaseModel):
     last_activity = pw.DateTimeField(default=utcnow, index=True)
     token = pw.CharField(max_length=64, unique=True)
     department = pw.IntegerField(null=True)
+    # "" (set by staff), "claimed" (typed in the widget) or "verified" (see sbcore.identity)
+    email_status = pw.CharField(max_length=16, default="")
 
     class Meta:
         table_name = "sb_users"

@@ -1,6 +1,7 @@
 """The WSGI application."""
 
 import logging
+import socket
 
 import falcon
 
@@ -33,9 +34,27 @@ def handle_http_error(req, resp, error, params):
 
 
 def handle_unexpected(req, resp, error, params):
+    if isinstance(error, TimeoutError):  # the client stalled its body (sbcore.serving)
+        sock = req.env.get("gunicorn.socket") if req is not None else None
+        if sock is not None:  # nothing more is read from it: gunicorn closes it at once
+            try:
+                sock.shutdown(socket.SHUT_RD)
+            except OSError:
+                pass
+        envelope(resp, falcon.HTTP_408, {"success": False, "response": "request-timeout",
+                                         "message": "The request body stalled."})
+        return
     log.exception("internal error on %s", req.path, exc_info=error)
     envelope(resp, falcon.HTTP_500, {"success": False, "response": "internal-error",
                                      "message": "The server failed; the error is in its log."})
+
+
+class SecurityHeaders:
+    """Headers on every answer: browsers never guess a content type other than the one
+    sent (``nosniff``)."""
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        resp.set_header("X-Content-Type-Options", "nosniff")
 
 
 class App(falcon.App):
@@ -51,7 +70,7 @@ def create_app(config=None, core=None, start_worker=None, migrate=True):
     applied first; with ``migrate=False`` a schema that is not current stops it."""
     core = core or Core(config)
     core.ensure_ready(migrate=migrate)
-    app = App(cors_enable=False)
+    app = App(cors_enable=False, middleware=[SecurityHeaders()])
     app.req_options.strip_url_path_trailing_slash = True
     app.add_error_handler(Exception, handle_unexpected)
     app.add_error_handler(falcon.HTTPError, handle_http_error)

@@ -57,6 +57,16 @@ def sb_gate_message(error):
     }[error.code]
 
 
+def check_body_size(req, limit):
+    """413 before anything reads a body larger than ``limit`` bytes; a body without a
+    length (chunked) answers 411, so that nothing reads an unbounded stream."""
+    if req.content_length is None:
+        if req.get_header("Transfer-Encoding"):
+            raise ApiError("length-required", "Send the body with a Content-Length.", 411)
+    elif req.content_length > limit:
+        raise ApiError("body-too-large", f"Request bodies are at most {limit} bytes.", 413)
+
+
 class ApiResource:
     """``POST /api``, ``POST /api/{function}`` and ``POST /include/api.php``: the admin
     Web API. ``dialect`` is the envelope it answers in: ``"api"`` (sbcore's HTTP
@@ -82,6 +92,7 @@ class ApiResource:
         raise ApiError("missing-function-name", "Function name is required.", 400)
 
     def answer(self, req, resp, function=None):
+        check_body_size(req, self.core.config.max_body_bytes)
         fields = read_fields(req)
         if function is not None:
             fields["function"] = function
