@@ -36,7 +36,7 @@ from .errors import ApiError
 from .functions.utilities import extension_allowed
 from .hooks import hookimpl
 from .db import utcnow
-from .models import Conversation, PipedEmail, User
+from .models import Conversation, PipedEmail
 from .settings import Setting
 from .worker import Job, claim, release
 

@@ -7,11 +7,11 @@ from peewee import fn
 from .. import conversations as C
 from .. import db as dbmod
 from .. import users as U
-from ..errors import ApiError, invalid_argument
+from ..errors import ApiError
 from ..hooks import hookimpl
 from ..models import Conversation, Message, User
 from ..models.users import AGENT_TYPES
-from ..registry import AGENT, MAX_PAGE, FunctionSet, IdList, Search
+from ..registry import AGENT, FunctionSet, IdList, Search
 from .users import parse_since
 
 functions = FunctionSet()

@@ -9,7 +9,6 @@ import tempfile
 from PIL import Image, ImageDraw, ImageFont
 
 from .. import uploads
-from ..errors import invalid_argument
 from ..hooks import hookimpl
 from ..models import User, UserDetail
 from ..registry import AGENT, FunctionSet, IdList
@@ -103,11 +102,9 @@ def count_for_export(user_ids=None):
 
 @functions("csv-users", spellings={"user_ids": ("users_id",)})
 def csv_users(ctx, user_ids: IdList | bool = False):
-    if user_ids is True:
-        raise invalid_argument("user_ids", "expected an array of IDs, or false for all.")
     with tempfile.TemporaryFile() as spool:
         text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
-        export_users(ctx, text, None if user_ids is False else user_ids)
+        export_users(ctx, text, None if isinstance(user_ids, bool) else user_ids)  # true or false: all
         text.flush()
         spool.seek(0)
         key = uploads.store(ctx.core, "exports", ".csv", spool, ctx.caller_id)

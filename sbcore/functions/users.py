@@ -19,7 +19,7 @@ sbcore_register_functions = functions.hook()
 def parse_since(value):
     """A "new since" argument: an id, or a UTC date or date and time."""
     text = str(value).strip()
-    if text.isascii() and text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 18:
         return int(text)
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
@@ -116,9 +116,7 @@ def get_users(ctx, sorting: list | str | None = None, user_types: list | None = 
     query = User.select().where(U.not_bot())
     if user_types:
         query = query.where(User.user_type.in_(U.check_user_types(user_types)))
-    if user_ids is True:
-        raise invalid_argument("user_ids", "expected an array of IDs, or false for all.")
-    if user_ids not in (False, None):
+    if not isinstance(user_ids, bool) and user_ids is not None:  # true or false: everyone
         query = query.where(User.id.in_(list(user_ids) or [0]))
     if search.strip():
         condition = U.search_filter(search)

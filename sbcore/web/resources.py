@@ -27,7 +27,7 @@ def error_envelope(resp, error, dialect="api"):
     """The failure envelope of ``dialect``: on ``"api"`` the error's own HTTP status; on
     ``"sb"`` (Support Board 3.8's wire) the gate errors answer
     ``{"status":"error",...}`` with their status and every other failure is HTTP 200."""
-    if dialect == "sb":
+    if dialect == "sb" and error.code not in TRANSPORT_ERRORS:
         if error.code in SB_GATE_ERRORS:
             envelope(resp, falcon.code_to_http_status(SB_GATE_ERRORS[error.code]),
                      {"status": "error", "response": error.code,
@@ -39,6 +39,10 @@ def error_envelope(resp, error, dialect="api"):
     envelope(resp, falcon.code_to_http_status(error.status),
              {"success": False, "response": error.code, "message": error.message})
 
+
+# refusals of the request itself, before any function is looked at: their own HTTP status
+# on every path, /include/api.php included
+TRANSPORT_ERRORS = {"body-too-large", "length-required", "credential-in-url", "too-deep"}
 
 # Support Board 3.8's gate errors on /include/api.php, in the order it checks them
 SB_GATE_ERRORS = {"missing-function-name": 400, "function-not-found": 404,
@@ -112,6 +116,7 @@ class ApiResource:
 
     def answer_sb(self, req, resp):
         """Support Board 3.8's order of checks: function name, function, token, admin."""
+        check_body_size(req, self.core.config.max_body_bytes)
         try:
             fields = read_fields(req)
         except ApiError as error:
