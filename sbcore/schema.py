@@ -8,7 +8,7 @@ from .hooks import hookimpl
 from .migrations import Migration
 from .models import (ARTICLE_MODELS, CHANNEL_MODELS, CONVERSATION_MODELS, CORE_MODELS,
                      EVENT_MODELS, NOTIFICATION_MODELS, REPORT_MODELS, VISITOR_MODELS,
-                     AppliedMigration)
+                     WORKSPACE_MODELS, AppliedMigration)
 from .search import search_backend
 
 
@@ -40,7 +40,7 @@ def create_report_tables(database, migrator):
 @hookimpl
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
-            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS)
+            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + WORKSPACE_MODELS)
 
 
 @hookimpl
@@ -61,4 +61,6 @@ def sbcore_register_migrations():
                   database.create_tables(NOTIFICATION_MODELS)),
         Migration("core", 10, "visitor API rate limits", lambda database, migrator:
                   database.create_tables(VISITOR_MODELS)),
+        Migration("core", 40, "agent workspace sessions", lambda database, migrator:
+                  database.create_tables(WORKSPACE_MODELS, safe=True)),
     ]

@@ -52,7 +52,8 @@ def get_conversation(ctx, conversation_id: int, user_id: int | None = None):
 @functions("get-conversations", role=AGENT)
 def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = None,
                       routing: bool = False, routing_unassigned: bool = False,
-                      department: int | None = None, source: str = "", tag: str = ""):
+                      department: int | None = None, source: str = "", tag: str = "",
+                      unassigned: bool = False):
     if pagination < 0:
         raise invalid_argument("pagination", "expected 0 or more.")
     query = C.list_query()
@@ -68,6 +69,8 @@ def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = 
         tag = tag.strip()
         query = query.where((Conversation.tags == tag) | Conversation.tags.startswith(tag + ",")
                             | Conversation.tags.endswith("," + tag) | Conversation.tags.contains(f",{tag},"))
+    if unassigned:  # sbcore extension: no agent assigned
+        query = query.where(Conversation.agent_id.is_null())
     query = routing_filter(ctx, query, routing, routing_unassigned)
     return C.list_rows(C.newest_first(query).limit(C.PAGE_SIZE).offset(pagination * C.PAGE_SIZE))
 

@@ -8,6 +8,7 @@ from ..core import Core
 from ..errors import ApiError
 from ..registry import collect_list
 from . import widget
+from .admin import resources as admin
 from .resources import (ApiResource, HealthResource, StaticResource, UploadsResource,
                         envelope, error_envelope)
 
@@ -19,7 +20,7 @@ def handle_api_error(req, resp, error, params):
 
 
 def handle_http_error(req, resp, error, params):
-    if req.path.startswith(("/api", "/include/", "/widget/")):
+    if req.path.startswith(("/api", "/include/", "/widget/", "/admin/api", "/admin/upload")):
         code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(
             int(error.status_code), "http-error")
         envelope(resp, error.status, {"success": False, "response": code,
@@ -60,6 +61,7 @@ def create_app(config=None, core=None, start_worker=None):
     app.add_route("/uploads/{path:path}", UploadsResource(core))
     app.add_route("/static/{name}", StaticResource())
     widget.add_routes(app, core)
+    admin.add_routes(app, core)
     for path, resource in collect_list(core.pm, "sbcore_register_routes", core=core):
         app.add_route(path, resource)
     app.sbcore = core
