@@ -30,7 +30,7 @@ def secure_headers(resp):
     resp.set_header("Content-Security-Policy", CSP)
     resp.set_header("X-Content-Type-Options", "nosniff")
     resp.set_header("X-Frame-Options", "DENY")
-    resp.set_header("Referrer-Policy", "no-referrer")
+    resp.set_header("Referrer-Policy", "same-origin")  # "no-referrer" would make the Origin of our own form "null"
     resp.cache_control = ["no-store"]
 
 
