@@ -1,0 +1,157 @@
+"""The agent workspace in a real browser (Debian's headless Chromium through
+Playwright), against the app on a loopback port: an admin signs in and answers a
+customer who chats in the widget; new messages arrive without a reload; customers'
+markup shows as text; an agent is refused the admin pages and functions."""
+
+import pytest
+import requests
+from playwright.sync_api import expect
+
+from test_widget_browser import (MARKUP, admin, browser, free_port, open_page,  # noqa: F401
+                                 port, sb_config, server)
+
+pytestmark = pytest.mark.slow
+ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "admin-password"
+WAIT = 15000  # generous, for a loaded machine; the page polls every 1.5 s
+
+
+def sign_in(context, server, email, password):
+    page, errors = open_page(context, f"{server}/admin")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_label("Password").press("Enter")
+    return page, errors
+
+
+def test_admin_answers_a_customer_who_sees_it_in_the_widget(browser, server, admin):  # noqa: F811
+    customer = browser.new_context(locale="en-US")
+    chat, chat_errors = open_page(customer, f"{server}/chat")
+    box = chat.get_by_role("textbox", name="Write a message...")
+    box.fill("Where is my parcel? " + MARKUP)
+    box.press("Enter")
+    expect(chat.locator(".sb-msg.sb-own")).to_have_count(1)
+
+    desk = browser.new_context(locale="en-US")
+    page, errors = sign_in(desk, server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    expect(page.locator('meta[name="csrf-token"]')).to_have_count(1)
+    item = page.locator(".conversation-item")
+    expect(item).to_have_count(1, timeout=WAIT)
+    expect(item.locator(".last")).to_contain_text("Where is my parcel? <b>x</b>")
+    item.click()
+    first = page.locator("#messages .message")
+    expect(first).to_have_count(1, timeout=WAIT)
+    expect(first.locator(".body")).to_have_text("Where is my parcel? " + MARKUP)  # as text
+    assert page.locator("#messages b, #messages script, #messages img").count() == 0
+    assert page.evaluate("window.__sbcoreXss") is None
+
+    page.keyboard.press("Escape")
+    page.locator("body").press("r")  # the shortcut to the reply box
+    reply = page.get_by_label("Reply")
+    expect(reply).to_be_focused()
+    reply.fill("It left our warehouse today.")
+    reply.press("Enter")
+    expect(page.locator("#messages .message.from-agent .body")).to_have_text(
+        "It left our warehouse today.", timeout=WAIT)
+    expect(reply).to_have_value("")
+
+    # the customer sees the answer in the widget
+    expect(chat.locator(".sb-msg:not(.sb-own) .sb-text")).to_have_text(
+        "It left our warehouse today.", timeout=WAIT)
+    # and their next message appears in the open conversation without a reload
+    box.fill("Thanks! Tracking number?")
+    box.press("Enter")
+    expect(page.locator("#messages .message.from-customer .body").last).to_have_text(
+        "Thanks! Tracking number?", timeout=WAIT)
+    expect(item.locator(".last")).to_have_text("Thanks! Tracking number?", timeout=WAIT)
+
+    # search finds it; archive moves it out of the inbox
+    page.get_by_label("Search conversations").fill("parcel")
+    page.get_by_label("Search conversations").press("Enter")
+    expect(page.locator(".conversation-item")).to_have_count(1, timeout=WAIT)
+    page.get_by_role("button", name="Archive").click()
+    conversation_id = int(admin("get-conversations", status_code=3)[0]["conversation_id"])
+    assert admin("get-conversation", conversation_id=conversation_id)["details"][
+        "conversation_status_code"] == "3"
+    assert errors == [] and chat_errors == []
+    desk.close()
+    customer.close()
+
+
+def test_a_new_conversation_appears_without_a_reload(browser, server, admin):  # noqa: F811
+    desk = browser.new_context()
+    page, errors = sign_in(desk, server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    expect(page.get_by_text("No conversations here.")).to_be_visible(timeout=WAIT)
+    user_id = int(admin("add-user", first_name="Nina", last_name="Novak"))
+    conversation_id = int(admin("new-conversation", user_id=user_id)["details"]["id"])
+    admin("send-message", user_id=user_id, conversation_id=conversation_id, message="First message")
+    expect(page.locator(".conversation-item .name")).to_have_text("Nina Novak", timeout=WAIT)
+    assert errors == []
+    desk.close()
+
+
+def test_an_agent_is_refused_admin_pages_and_functions(browser, server, admin):  # noqa: F811
+    admin("add-user", first_name="Alex", email="alex@example.com", password="agent-password",
+          user_type="agent")
+    desk = browser.new_context()
+    page, errors = sign_in(desk, server, "alex@example.com", "agent-password")
+    expect(page.get_by_role("tab", name="Inbox")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("button", name="Settings")).to_have_count(0)
+    expect(page.get_by_role("button", name="Agents")).to_have_count(0)
+    # the page's own token, an admin function: the server refuses it
+    answer = page.evaluate("""async () => {
+        const token = document.querySelector('meta[name="csrf-token"]').content;
+        const response = await fetch('/admin/api', {method: 'POST', headers: {
+            'Content-Type': 'application/json', 'X-CSRF-Token': token},
+            body: JSON.stringify({function: 'get-settings'})});
+        return [response.status, await response.json()];
+    }""")
+    assert answer[0] == 403 and answer[1]["response"] == "forbidden"
+    without = page.evaluate("""async () => {
+        const response = await fetch('/admin/api', {method: 'POST', headers: {
+            'Content-Type': 'application/json'}, body: JSON.stringify({function: 'get-conversations'})});
+        return response.status;
+    }""")
+    assert without == 403
+    assert errors == []
+    desk.close()
+
+
+def test_a_wrong_password_does_not_sign_in(browser, server, admin):  # noqa: F811
+    desk = browser.new_context()
+    page, errors = sign_in(desk, server, ADMIN_EMAIL, "not-the-password")
+    expect(page.get_by_role("alert")).to_have_text("Wrong email or password.")
+    expect(page.locator('meta[name="csrf-token"]')).to_have_count(0)
+    assert desk.cookies() == []
+    assert errors == []
+    desk.close()
+
+
+def test_admin_pages_and_phone_width(browser, server, admin):  # noqa: F811
+    user_id = int(admin("add-user", first_name="Maria", last_name="Rossi"))
+    conversation_id = int(admin("new-conversation", user_id=user_id)["details"]["id"])
+    admin("send-message", user_id=user_id, conversation_id=conversation_id, message="Hello")
+    desk = browser.new_context(viewport={"width": 390, "height": 844})
+    page, errors = sign_in(desk, server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.locator(".conversation-item").click()
+    expect(page.get_by_role("button", name="← Conversations")).to_be_visible(timeout=WAIT)
+    expect(page.locator("#inbox")).to_be_hidden()
+    page.get_by_role("button", name="← Conversations").click()
+    expect(page.locator("#inbox")).to_be_visible()
+
+    page.get_by_role("button", name="Agents").click()
+    page.get_by_role("button", name="Add an agent").click()
+    form = page.get_by_role("form", name="Add an agent")
+    form.get_by_label("First name").fill("Sam")
+    form.get_by_label("Email").fill("sam@example.com")
+    form.get_by_label("Password").fill("sam-password")
+    form.get_by_role("button", name="Add").click()
+    expect(page.get_by_role("cell", name="sam@example.com")).to_be_visible(timeout=WAIT)
+
+    page.get_by_role("button", name="Settings").click()
+    expect(page.get_by_role("group", name="Core")).to_be_visible(timeout=WAIT)
+    page.get_by_label("widget-title (text)").fill("Talk to us")
+    page.get_by_role("button", name="Save the settings").click()
+    expect(page.locator("#status")).to_have_text("Saved 1 setting(s).", timeout=WAIT)
+    assert admin("get-setting", setting="widget-title") == "Talk to us"
+    assert errors == []
+    desk.close()
