@@ -323,3 +323,29 @@ def test_webhook_log_test_delivery_and_replay(core, api, admin, receiver, widget
     assert replayed["status"] == "pending"
     assert admin.call("replay-webhook", event_id=999999).status_code == 404
     assert admin.call("get-webhook-deliveries", status="nope").status_code == 400
+
+
+def test_inbox_pages_by_keyset(api, ctx, assert_query_count):
+    """``before`` (the last row's time and id) pages by the index alone: every row
+    once, newest first, across rows of the same second; one query a page."""
+    from sbcore.models import Conversation
+    user_id = int(api.ok("add-user", first_name="Kim"))
+    ids = [int(api.ok("new-conversation", user_id=user_id)["details"]["id"]) for _ in range(5)]
+    moment = dbmod.utcnow()
+    Conversation.update(last_update_time=moment).where(Conversation.id.in_(ids[:3])).execute()
+    from sbcore.functions.conversations import get_conversations
+    from sbcore import conversations as C
+    C_PAGE, C.PAGE_SIZE = C.PAGE_SIZE, 2
+    try:
+        seen, before = [], ""
+        for _ in range(4):
+            with assert_query_count(1):
+                rows = get_conversations(ctx, before=before)
+            if not rows:
+                break
+            seen += [int(r["conversation_id"]) for r in rows]
+            before = f'{rows[-1]["last_update_time"]},{rows[-1]["conversation_id"]}'
+    finally:
+        C.PAGE_SIZE = C_PAGE
+    assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
+    assert api.call("get-conversations", before="yesterday").status == 400

@@ -3,12 +3,12 @@
 import {call, el, failed, fullName, me, safeUrl, secondBefore, sourceName, when} from './api.js';
 
 const POLL_MS = 1500;
-const state = {box: 'inbox', assigned: '', department: '', source: '', search: '', page: 0,
-  rows: new Map(), since: null, selected: null, loading: false};
+const state = {box: 'inbox', assigned: '', department: '', source: '', search: '',
+  rows: new Map(), since: null, selected: null, loading: false, cursor: ''};
 const list = () => document.getElementById('conversation-list');
 
 function queryArgs() {
-  const args = {pagination: state.page};
+  const args = state.cursor ? {before: state.cursor} : {};
   if (state.box !== 'inbox') args.status_code = state.box;
   if (state.department) args.department = Number(state.department);
   if (state.source) args.source = state.source;
@@ -69,7 +69,7 @@ function remember(rows) {
 }
 
 export async function reload() {
-  state.page = 0;
+  state.cursor = '';
   state.rows.clear();
   await loadPage();
 }
@@ -82,6 +82,8 @@ async function loadPage() {
       ? await call('search-conversations', {search: state.search})
       : await call('get-conversations', queryArgs());
     remember(rows);
+    const last = rows[rows.length - 1];
+    if (last) state.cursor = `${last.last_update_time},${last.conversation_id}`;
     document.getElementById('more').hidden = !!state.search || rows.length < 100;
     render();
   } catch (error) {
@@ -182,7 +184,7 @@ export async function init(departments) {
       if (search.value.trim() !== state.search) { state.search = search.value.trim(); reload(); }
     }, 350);
   });
-  document.getElementById('more').addEventListener('click', () => { state.page += 1; loadPage(); });
+  document.getElementById('more').addEventListener('click', () => loadPage());
   await reload();
   countUnread();
   setTimeout(poll, POLL_MS);
