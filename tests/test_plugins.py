@@ -201,6 +201,22 @@ def function_table():
     return re.findall(r"^\| `([a-z0-9-]+)` \| ([^|]+?) \|", section, re.M)
 
 
+def test_readme_role_column_matches_the_registry():
+    """Each function's workspace role (who may call it through /admin/api) is the one its
+    registration declares."""
+    from sbcore.registry import collect_functions
+    registered = collect_functions(get_plugin_manager(load_entrypoints=True))
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as handle:
+        readme = handle.read()
+    section = readme[readme.index("### Functions"):]
+    section = section[:section.index("\n## ")]
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \| [^|]+? \| ([a-z–]+) \|", section, re.M)
+    assert len(rows) == 164
+    for name, role in rows:
+        expected = registered[name].role if name in registered else "–"
+        assert role == expected, f"README gives {name} the role {role}, the registry {expected}"
+
+
 def test_readme_status_matches_the_registry(core):
     """The core's functions and every installed plugin's."""
     from sbcore.registry import collect_functions
