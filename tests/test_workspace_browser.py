@@ -57,6 +57,13 @@ def test_admin_answers_a_customer_who_sees_it_in_the_widget(browser, server, adm
     # the customer sees the answer in the widget
     expect(chat.locator(".sb-msg:not(.sb-own) .sb-text")).to_have_text(
         "It left our warehouse today.", timeout=WAIT)
+    # typing shows both ways
+    admin("save-settings", settings={"presence-typing-seconds": 60})
+    box.type("Thanks")
+    expect(page.locator("#typing")).to_contain_text("is typing…", timeout=WAIT)
+    reply.type("Let me")
+    expect(chat.locator(".sb-typing")).to_have_text("Ada Admin is typing...", timeout=WAIT)
+    reply.fill("")
     # and their next message appears in the open conversation without a reload
     box.fill("Thanks! Tracking number?")
     box.press("Enter")
@@ -85,6 +92,18 @@ def test_a_new_conversation_appears_without_a_reload(browser, server, admin):  #
     conversation_id = int(admin("new-conversation", user_id=user_id)["details"]["id"])
     admin("send-message", user_id=user_id, conversation_id=conversation_id, message="First message")
     expect(page.locator(".conversation-item .name")).to_have_text("Nina Novak", timeout=WAIT)
+    other_id = int(admin("add-user", first_name="Otto", last_name="Olsen"))
+    other = int(admin("new-conversation", user_id=other_id)["details"]["id"])
+    admin("send-message", user_id=other_id, conversation_id=other, message="Second")
+    expect(page.locator(".conversation-item .name")).to_have_text(["Otto Olsen", "Nina Novak"], timeout=WAIT)
+    # the keyboard: j / k move through the list and open the conversation
+    page.locator("body").press("j")
+    expect(page.locator("#conversation-title")).to_have_text("Otto Olsen", timeout=WAIT)
+    page.keyboard.press("j")
+    expect(page.locator("#conversation-title")).to_have_text("Nina Novak", timeout=WAIT)
+    expect(page.locator('.conversation-item[aria-current="true"] .name')).to_have_text("Nina Novak")
+    page.keyboard.press("k")
+    expect(page.locator("#conversation-title")).to_have_text("Otto Olsen", timeout=WAIT)
     assert errors == []
     desk.close()
 
