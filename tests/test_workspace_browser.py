@@ -172,5 +172,12 @@ def test_admin_pages_and_phone_width(browser, server, admin):  # noqa: F811
     page.get_by_role("button", name="Save the settings").click()
     expect(page.locator("#status")).to_have_text("Saved 1 setting(s).", timeout=WAIT)
     assert admin("get-setting", setting="widget-title") == "Talk to us"
+    # a multi-input setting is a control per key
+    page.locator("#setting-welcome-message input[data-key=active]").check()
+    page.locator("#setting-welcome-message input[data-key=message]").fill("Welcome!")
+    page.get_by_role("button", name="Save the settings").click()
+    expect(page.locator("#status")).to_have_text("Saved 1 setting(s).", timeout=WAIT)
+    assert admin("get-setting", setting="welcome-message") == {
+        "active": True, "title": "", "message": "Welcome!"}
     assert errors == []
     desk.close()

@@ -16,14 +16,40 @@ function control(setting) {
       return el('input', {id, type: 'password', autocomplete: 'off', value: value || ''});
     case 'textarea':
       return el('textarea', {id, rows: 3, text: value || ''});
-    case 'multi-input': case 'repeater': case 'json':
+    case 'multi-input':
+      if (value && typeof value === 'object' && !Array.isArray(value)) return multiInput(id, value);
+      return el('textarea', {id, rows: 4, class: 'code', dataset: {json: '1'}, text: JSON.stringify(value, null, 2)});
+    case 'repeater': case 'json':
       return el('textarea', {id, rows: 4, class: 'code', dataset: {json: '1'}, text: JSON.stringify(value, null, 2)});
     default:
       return el('input', {id, type: 'text', value: value == null ? '' : String(value)});
   }
 }
 
+const SECRET = /(key|secret|token|password)/i;
+
+// a multi-input setting: one control per key, by the type of its value
+function multiInput(id, value) {
+  const group = el('fieldset', {id, class: 'multi', dataset: {multi: '1'}},
+    el('legend', {class: 'visually-hidden', text: id.replace(/^setting-/, '')}));
+  for (const [key, item] of Object.entries(value)) {
+    const attributes = {dataset: {key, kind: typeof item}};
+    const input = typeof item === 'boolean' ? el('input', {...attributes, type: 'checkbox', checked: item})
+      : typeof item === 'number' ? el('input', {...attributes, type: 'number', step: 'any', value: String(item)})
+        : el('input', {...attributes, type: SECRET.test(key) ? 'password' : 'text', autocomplete: 'off',
+          value: item == null ? '' : (typeof item === 'object' ? JSON.stringify(item) : String(item))});
+    if (item !== null && typeof item === 'object') input.dataset.kind = 'json';
+    group.append(el('label', {class: 'field'}, el('span', {text: key}), input));
+  }
+  return group;
+}
+
 function read(setting, input) {
+  if (input.dataset.multi) {
+    return Object.fromEntries([...input.querySelectorAll('input[data-key]')].map((item) => [item.dataset.key,
+      item.dataset.kind === 'boolean' ? item.checked : item.dataset.kind === 'number' ? Number(item.value)
+        : item.dataset.kind === 'json' ? JSON.parse(item.value || 'null') : item.value]));
+  }
   if (setting.type === 'checkbox') return input.checked;
   if (setting.type === 'number') return Number(input.value);
   if (input.dataset.json) return JSON.parse(input.value);
@@ -49,7 +75,8 @@ export async function show(root) {
         const input = control(setting);
         inputs.set(setting.id, [setting, input]);
         return el('div', {class: 'setting'},
-          el('label', {for: input.id}, el('code', {text: setting.id}), ` (${setting.type})`),
+          el(input.dataset.multi ? 'span' : 'label', input.dataset.multi ? {} : {for: input.id},
+            el('code', {text: setting.id}), ` (${setting.type})`),
           input, setting.description ? el('p', {class: 'muted', text: setting.description}) : null);
       })));
   }
