@@ -181,3 +181,63 @@ def test_admin_pages_and_phone_width(browser, server, admin):  # noqa: F811
         "active": True, "title": "", "message": "Welcome!"}
     assert errors == []
     desk.close()
+
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def test_conversation_tools(browser, server, admin):  # noqa: F811
+    admin("save-settings", settings={"saved-replies": [{"reply-name": "Greeting", "reply-text": "Hello there!"}],
+                                     "departments": [{"department-id": 7, "department-name": "Billing",
+                                                      "department-color": "", "department-image": ""}]})
+    agent_id = int(admin("add-user", first_name="Alex", last_name="Agent", email="alex@example.com",
+                         password="agent-password", user_type="agent"))
+    user_id = int(admin("add-user", first_name="Maria", last_name="Rossi", email="maria@example.com"))
+    conversation_id = int(admin("new-conversation", user_id=user_id)["details"]["id"])
+    admin("send-message", user_id=user_id, conversation_id=conversation_id, message="Invoice?",
+          attachments=[["scan.pdf", f"{server}/uploads/scan.pdf"]])
+    desk = browser.new_context()
+    page, errors = sign_in(desk, server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.locator(".conversation-item").click()
+    expect(page.get_by_role("link", name="scan.pdf")).to_have_attribute("href", f"{server}/uploads/scan.pdf")
+    expect(page.locator("#customer")).to_contain_text("maria@example.com", timeout=WAIT)
+
+    # a saved answer and an image attachment through /admin/upload
+    page.get_by_label("Saved answer").select_option(label="Greeting")
+    expect(page.get_by_label("Reply", exact=True)).to_have_value("Hello there!")
+    page.get_by_label("Attach files").set_input_files(files=[{"name": "photo.png", "mimeType": "image/png",
+                                                               "buffer": PNG}])
+    page.get_by_role("button", name="Send").click()
+    image = page.locator("#messages .from-agent .attachments img")
+    expect(image).to_have_count(1, timeout=WAIT)
+    assert image.get_attribute("src").startswith(f"{server}/uploads/")
+    last = admin("get-conversation", conversation_id=conversation_id)["messages"][-1]
+    assert last["message"] == "Hello there!" and "photo.png" in last["attachments"]
+
+    # an internal note stays out of the conversation
+    page.get_by_label("Internal note").check()
+    page.get_by_label("Reply", exact=True).fill("VIP customer, be nice")
+    page.get_by_label("Reply", exact=True).press("Enter")
+    expect(page.locator("#notes li .body")).to_have_text("VIP customer, be nice", timeout=WAIT)
+    assert [n["message"] for n in admin("get-notes", conversation_id=conversation_id)] == ["VIP customer, be nice"]
+    assert len(admin("get-conversation", conversation_id=conversation_id)["messages"]) == 2
+
+    # assignment, department, tags, trash and restore
+    page.get_by_label("Agent", exact=True).select_option(label="Alex Agent")
+    page.get_by_label("Department", exact=True).select_option(label="Billing")
+    page.get_by_label("Tags").fill("vip, invoice")
+    page.get_by_label("Tags").press("Enter")
+    expect(page.locator("#status")).to_have_text("Tags saved.", timeout=WAIT)
+    row = admin("get-conversations")[0]
+    assert (row["agent_id"], row["department"], row["tags"]) == (str(agent_id), "7", "vip,invoice")
+    page.get_by_role("button", name="Trash").click()
+    expect(page.get_by_role("button", name="Restore")).to_be_visible(timeout=WAIT)
+    assert admin("get-conversations", status_code=4)[0]["conversation_id"] == str(conversation_id)
+    page.get_by_role("button", name="Restore").click()
+    expect(page.get_by_role("button", name="Trash")).to_be_visible(timeout=WAIT)
+    assert admin("get-conversations")[0]["conversation_id"] == str(conversation_id)
+    page.get_by_role("tab", name="Trash").click()
+    expect(page.get_by_text("No conversations here.")).to_be_visible(timeout=WAIT)
+    assert errors == []
+    desk.close()
