@@ -146,7 +146,8 @@ def test_failed_sign_ins_are_limited_per_address_and_per_account(core, app, api)
                              headers={"X-Forwarded-For": "10.0.0.8"}).status_code == 303
     # once the window has passed, the account signs in again
     with dbmod.connection():
-        RateHit.update(time=RateHit.time - 10_000).execute()
+        from datetime import timedelta
+        RateHit.update(time=dbmod.utcnow() - timedelta(seconds=10_000)).execute()
     assert workspace.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).status_code == 303
 
 
