@@ -20,6 +20,14 @@ def create_user_search(database, migrator):
     search_backend(database).create_index("users")
 
 
+def add_agent_inbox_index(database, migrator):
+    """The index of the inbox by assignee (``agent_id``, ``box``, ``last_update_time``):
+    fresh databases have it from migration 1's models; older ones get it here."""
+    name = "sb_conversations_agent_id_box_last_update_time"
+    if name not in {index.name for index in database.get_indexes("sb_conversations")}:
+        database.execute_sql(f"CREATE INDEX {name} ON sb_conversations (agent_id, box, last_update_time)")
+
+
 def create_conversation_tables(database, migrator):
     database.create_tables(CONVERSATION_MODELS)
     search_backend(database).create_index("conversations")
@@ -63,4 +71,5 @@ def sbcore_register_migrations():
                   database.create_tables(VISITOR_MODELS)),
         Migration("core", 40, "agent workspace sessions", lambda database, migrator:
                   database.create_tables(WORKSPACE_MODELS, safe=True)),
+        Migration("core", 41, "the inbox by assignee: an index", add_agent_inbox_index),
     ]

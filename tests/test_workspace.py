@@ -350,3 +350,36 @@ def test_inbox_pages_by_keyset(api, ctx, assert_query_count):
         C.PAGE_SIZE = C_PAGE
     assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
     assert api.call("get-conversations", before="yesterday").status == 400
+
+
+AGENT_INDEX = "sb_conversations_agent_id_box_last_update_time"
+
+
+def test_the_assignee_inboxes_use_their_index(core, ctx):
+    """Migration 41 adds the index to a database that lacks it, and the "unassigned"
+    and "assigned to me" pages read it (the plan names it)."""
+    from sbcore.functions.conversations import routing_filter
+    from sbcore import conversations as C
+    from sbcore.models import Conversation
+    from sbcore.schema import add_agent_inbox_index
+    database = core.database
+    database.execute_sql(f"DROP INDEX {AGENT_INDEX}" + (" ON sb_conversations" if dbmod.kind() == "mysql" else ""))
+    assert AGENT_INDEX not in {i.name for i in database.get_indexes("sb_conversations")}
+    add_agent_inbox_index(database, None)
+    add_agent_inbox_index(database, None)  # idempotent
+    assert AGENT_INDEX in {i.name for i in database.get_indexes("sb_conversations")}
+    for condition in (Conversation.agent_id.is_null(), Conversation.agent_id == 5):
+        query = C.newest_first(C.list_query().where((Conversation.box == 0) & condition)).limit(100)
+        sql, params = query.sql()
+        kind = dbmod.kind()
+        if kind == "postgres":
+            database.execute_sql("SET enable_seqscan = off")
+        prefix = "EXPLAIN QUERY PLAN " if kind == "sqlite" else "EXPLAIN "
+        plan = " ".join(str(cell) for row in database.execute_sql(prefix + sql, params).fetchall()
+                        for cell in row)
+        if kind == "postgres":
+            database.execute_sql("SET enable_seqscan = on")
+        if kind == "postgres":  # on empty tables its planner may take another index
+            assert "Seq Scan on sb_conversations" not in plan, plan
+        else:
+            assert AGENT_INDEX in plan, plan
