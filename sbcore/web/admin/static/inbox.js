@@ -29,7 +29,9 @@ function matches(row) {
 }
 
 function snippet(row) {
-  if (row.message) return row.message.replace(/\s+/g, ' ').slice(0, 120);
+  if (row.message) {
+    return row.message.replace(/\[([a-z-]+)(\s+[a-z-]+="[^"]*")*\s*\]/g, '[$1]').replace(/\s+/g, ' ').slice(0, 120);
+  }
   if (row.attachments) return '[attachment]';
   return row.title || '';
 }
