@@ -88,6 +88,16 @@ def test_the_sign_in_form_then_the_page_with_its_csrf_token(app, api):
     assert "<script>" not in page.text  # no inline script
 
 
+def test_a_sign_in_posted_to_admin_itself_or_as_json(app, api):
+    client = TestClient(app)
+    form = client.simulate_post("/admin", body=f"email={ADMIN_EMAIL}&password={ADMIN_PASSWORD}",
+                                content_type="application/x-www-form-urlencoded")
+    assert form.status_code == 303 and S.COOKIE in form.cookies
+    as_json = client.simulate_post("/admin/sign-in", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert as_json.status_code == 303 and S.COOKIE in as_json.cookies
+    assert client.simulate_post("/admin", json={"email": ADMIN_EMAIL, "password": "no"}).status_code == 401
+
+
 def test_the_cookie_is_secure_when_the_public_url_is_https(core, api):
     from sbcore.web import create_app
     core.config = core.config.replace(public_url="https://desk.example")

@@ -67,7 +67,8 @@ def secure_cookie(core):
 
 
 class PageResource:
-    """``GET /admin``: the sign-in form, or the workspace for a live session."""
+    """``GET /admin``: the sign-in form, or the workspace for a live session
+    (``POST /admin`` signs in as ``POST /admin/sign-in`` does)."""
 
     def __init__(self, core):
         self.core = core
@@ -78,6 +79,10 @@ class PageResource:
             render(resp, "sign-in.html", error="")
             return
         render(resp, "workspace.html", session=session)
+
+    def on_post(self, req, resp):
+        """A sign-in form posted to /admin itself is a sign-in."""
+        SignInResource(self.core).on_post(req, resp)
 
 
 class SignInResource:
