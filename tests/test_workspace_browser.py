@@ -241,3 +241,29 @@ def test_conversation_tools(browser, server, admin):  # noqa: F811
     expect(page.get_by_text("No conversations here.")).to_be_visible(timeout=WAIT)
     assert errors == []
     desk.close()
+
+
+def test_departments_and_saved_replies_pages(browser, server, admin):  # noqa: F811
+    desk = browser.new_context()
+    page, errors = sign_in(desk, server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.get_by_role("button", name="Departments").click()
+    page.get_by_role("button", name="Add a row").click()
+    page.get_by_label("Name", exact=True).fill("Billing")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#status")).to_have_text("Saved.", timeout=WAIT)
+    assert admin("get-departments") == {"1": {"name": "Billing", "color": "", "image": ""}}
+
+    page.get_by_role("button", name="Saved replies").click()
+    page.get_by_role("button", name="Add a row").click()
+    page.get_by_label("Name", exact=True).fill("Greeting")
+    page.get_by_label("Text", exact=True).fill("Hello! <b>How</b> can I help?")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#status")).to_have_text("Saved.", timeout=WAIT)
+    assert admin("saved-replies") == [{"reply-name": "Greeting", "reply-text": "Hello! <b>How</b> can I help?"}]
+
+    page.get_by_role("button", name="Webhooks").click()
+    expect(page.get_by_role("heading", name="Delivery log")).to_be_visible(timeout=WAIT)
+    page.get_by_role("button", name="Send a test delivery").click()
+    expect(page.locator("#status")).to_contain_text("webhooks-url", timeout=WAIT)  # not configured yet
+    assert errors == []
+    desk.close()
