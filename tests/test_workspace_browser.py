@@ -15,11 +15,15 @@ ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "admin-password"
 WAIT = 15000  # generous, for a loaded machine; the page polls every 1.5 s
 
 
-def sign_in(context, server, email, password):
+def sign_in(context, server, email, password, expect_ready=True):
+    """Sign in as a person does (the fields, Enter); by default wait until the
+    workspace's modules have started (body.ready), so that clicks are heard."""
     page, errors = open_page(context, f"{server}/admin")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_label("Password").press("Enter")
+    if expect_ready:
+        expect(page.locator("body.ready")).to_have_count(1, timeout=WAIT)
     return page, errors
 
 
@@ -76,6 +80,7 @@ def test_admin_answers_a_customer_who_sees_it_in_the_widget(browser, server, adm
     page.get_by_label("Search conversations").press("Enter")
     expect(page.locator(".conversation-item")).to_have_count(1, timeout=WAIT)
     page.get_by_role("button", name="Archive").click()
+    expect(page.get_by_role("button", name="Restore")).to_be_visible(timeout=WAIT)
     conversation_id = int(admin("get-conversations", status_code=3)[0]["conversation_id"])
     assert admin("get-conversation", conversation_id=conversation_id)["details"][
         "conversation_status_code"] == "3"
@@ -137,7 +142,7 @@ def test_an_agent_is_refused_admin_pages_and_functions(browser, server, admin): 
 
 def test_a_wrong_password_does_not_sign_in(browser, server, admin):  # noqa: F811
     desk = browser.new_context()
-    page, errors = sign_in(desk, server, ADMIN_EMAIL, "not-the-password")
+    page, errors = sign_in(desk, server, ADMIN_EMAIL, "not-the-password", expect_ready=False)
     expect(page.get_by_role("alert")).to_have_text("Wrong email or password.")
     expect(page.locator('meta[name="csrf-token"]')).to_have_count(0)
     assert desk.cookies() == []

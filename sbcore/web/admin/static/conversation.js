@@ -103,20 +103,31 @@ function renderHead() {
   $('assign-department').value = d.department || '';
 }
 
+async function fetchNew(id) {
+  const rows = await call('get-new-messages', {conversation_id: Number(id), datetime: String(current.lastId)});
+  if (current && current.id === id) addMessages(rows);
+}
+
 async function poll() {
   const id = current && current.id;
   if (!id) return;
+  if (document.hidden) {  // a tab in the background asks less often
+    pollTimer = setTimeout(poll, POLL_MS * 4);
+    return;
+  }
   try {
-    const rows = await call('get-new-messages', {conversation_id: Number(id), datetime: String(current.lastId)});
+    await fetchNew(id);
     if (current && current.id === id) {
-      addMessages(rows);
       const typing = await call('is-typing', {user_id: Number(current.details.user_id), conversation_id: Number(id)});
-      $('typing').textContent = typing ? `${current.details.first_name || 'The customer'} is typing…` : '';
+      $('typing').textContent = typing ? `${fullName(current.details.first_name, current.details.last_name)} is typing…` : '';
     }
   } catch (error) {
     if (error.status !== 401) console.warn(error);
   }
-  if (current && current.id === id) pollTimer = setTimeout(poll, POLL_MS);
+  if (current && current.id === id) {
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(poll, POLL_MS);
+  }
 }
 
 export async function open(id, row = null) {
@@ -164,8 +175,7 @@ async function send(event) {
         attachments: attachments.length ? attachments : null});
       call('set-typing', {user_id: me.id, conversation_id: -1}).catch(() => {});
       lastTypingSent = 0;
-      clearTimeout(pollTimer);
-      await poll();
+      await fetchNew(current.id);
     }
     $('reply').value = '';
     $('reply-files').value = '';

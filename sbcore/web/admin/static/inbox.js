@@ -104,6 +104,10 @@ async function countUnread() {
 
 let polls = 0;
 async function poll() {
+  if (document.hidden) {  // a tab in the background asks less often
+    setTimeout(poll, POLL_MS * 4);
+    return;
+  }
   try {
     if (state.since) {
       const rows = await call('get-new-conversations', {datetime: secondBefore(state.since)});
