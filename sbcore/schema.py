@@ -7,7 +7,7 @@ shipped, a change to those tables is a new numbered migration using the migrator
 from .hooks import hookimpl
 from .migrations import Migration
 from .models import (ARTICLE_MODELS, CHANNEL_MODELS, CONVERSATION_MODELS, CORE_MODELS,
-                     EVENT_MODELS, NOTIFICATION_MODELS, REPORT_MODELS, VISITOR_MODELS,
+                     EVENT_MODELS, NOTIFICATION_MODELS, PIPING_MODELS, REPORT_MODELS, VISITOR_MODELS,
                      WORKSPACE_MODELS, AppliedMigration)
 from .search import search_backend
 
@@ -48,7 +48,8 @@ def create_report_tables(database, migrator):
 @hookimpl
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
-            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + WORKSPACE_MODELS)
+            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + PIPING_MODELS
+            + WORKSPACE_MODELS)
 
 
 @hookimpl
@@ -72,4 +73,6 @@ def sbcore_register_migrations():
         Migration("core", 40, "agent workspace sessions", lambda database, migrator:
                   database.create_tables(WORKSPACE_MODELS, safe=True)),
         Migration("core", 41, "the inbox by assignee: an index", add_agent_inbox_index),
+        Migration("core", 90, "piped emails by Message-ID (stored once; failures counted)",
+                  lambda database, migrator: database.create_tables(PIPING_MODELS, safe=True)),
     ]
