@@ -211,6 +211,20 @@ def list_rows(query):
     return rows
 
 
+def parse_cursor(value):
+    """``"YYYY-MM-DD HH:MM:SS,ID"`` (a row's last_update_time and conversation_id): the
+    keyset cursor of get-conversations' ``before``."""
+    from datetime import datetime
+    moment, _, row_id = str(value).rpartition(",")
+    try:
+        parsed = datetime.strptime(moment.strip(), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        parsed = None
+    if parsed is None or not row_id.strip().isdigit() or len(row_id.strip()) > 18:
+        raise invalid_argument("before", 'expected "YYYY-MM-DD HH:MM:SS,ID" of the last row shown.')
+    return parsed, int(row_id)
+
+
 def newest_first(query):
     return query.order_by(Conversation.last_update_time.desc(), Conversation.id.desc())
 

@@ -36,6 +36,8 @@ DEFAULT_PLUGINS = (
     "sbcore.notifications",
     "sbcore.piping",
     "sbcore.functions.email",
+    "sbcore.functions.workspace",
+    "sbcore.web.admin.session",
 )
 
 

@@ -8,7 +8,7 @@ from .hooks import hookimpl
 from .migrations import Migration
 from .models import (ARTICLE_MODELS, CHANNEL_MODELS, CONVERSATION_MODELS, CORE_MODELS,
                      EVENT_MODELS, FILE_MODELS, IMPORT_MODELS, NOTIFICATION_MODELS, PIPING_MODELS,
-                     REPORT_MODELS, VISITOR_MODELS, AppliedMigration)
+                     REPORT_MODELS, VISITOR_MODELS, WORKSPACE_MODELS, AppliedMigration)
 from .search import search_backend
 
 
@@ -18,6 +18,14 @@ def create_core_tables(database, migrator):
 
 def create_user_search(database, migrator):
     search_backend(database).create_index("users")
+
+
+def add_agent_inbox_index(database, migrator):
+    """The index of the inbox by assignee (``agent_id``, ``box``, ``last_update_time``):
+    fresh databases have it from migration 1's models; older ones get it here."""
+    name = "sb_conversations_agent_id_box_last_update_time"
+    if name not in {index.name for index in database.get_indexes("sb_conversations")}:
+        database.execute_sql(f"CREATE INDEX {name} ON sb_conversations (agent_id, box, last_update_time)")
 
 
 def create_conversation_tables(database, migrator):
@@ -64,7 +72,7 @@ def add_visitor_bounds(database, migrator):
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
             + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + PIPING_MODELS + FILE_MODELS
-            + IMPORT_MODELS)
+            + IMPORT_MODELS + WORKSPACE_MODELS)
 
 
 @hookimpl
@@ -88,6 +96,9 @@ def sbcore_register_migrations():
         Migration("core", 20, "the state of a user's email (claimed, verified)", add_email_status),
         Migration("core", 21, "per-visitor bounds: article ratings and views, uploads",
                   add_visitor_bounds),
+        Migration("core", 40, "agent workspace sessions", lambda database, migrator:
+                  database.create_tables(WORKSPACE_MODELS, safe=True)),
+        Migration("core", 41, "the inbox by assignee: an index", add_agent_inbox_index),
         Migration("core", 60, "files and what uses them (owners, exports' expiry)",
                   lambda database, migrator: database.create_tables(FILE_MODELS, safe=True)),
         Migration("core", 80, "importers' id map and state", lambda database, migrator:

@@ -55,7 +55,8 @@ def get_conversation(ctx, conversation_id: int, user_id: int | None = None):
 @functions("get-conversations", role=AGENT)
 def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = None,
                       routing: bool = False, routing_unassigned: bool = False,
-                      department: int | None = None, source: str = "", tag: str = ""):
+                      department: int | None = None, source: str = "", tag: str = "",
+                      unassigned: bool = False, before: str = ""):
     dbmod.check_page(pagination, C.PAGE_SIZE)
     query = C.list_query()
     if status_code in (None, ""):
@@ -70,6 +71,13 @@ def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = 
         tag = tag.strip()
         query = query.where((Conversation.tags == tag) | Conversation.tags.startswith(tag + ",")
                             | Conversation.tags.endswith("," + tag) | Conversation.tags.contains(f",{tag},"))
+    if unassigned:  # sbcore extension: no agent assigned
+        query = query.where(Conversation.agent_id.is_null())
+    if before:  # sbcore extension: the page after a row, by the index alone (no OFFSET)
+        moment, last_id = C.parse_cursor(before)
+        query = query.where((Conversation.last_update_time <= moment) & (
+            (Conversation.last_update_time < moment) | (Conversation.id < last_id)))
+        pagination = 0
     query = routing_filter(ctx, query, routing, routing_unassigned)
     rows = C.list_rows(dbmod.page(C.newest_first(query), pagination, C.PAGE_SIZE))
     for row in rows:  # Support Board 3.8 decodes the payload here (null when empty)

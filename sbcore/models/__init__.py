@@ -12,7 +12,7 @@ from .notifications import Notification
 from .reports import ReportRow
 from .settings import Setting
 from .system import AppliedMigration, JobRun, PipedEmail, RateHit
-from .users import LoginSession, Typing, User, UserDetail
+from .users import LoginSession, Typing, User, UserDetail, WorkspaceSession
 
 CORE_MODELS = [User, UserDetail, LoginSession, Typing, Setting, Conversation, Message,
                AppliedMigration, JobRun]
@@ -26,6 +26,7 @@ CHANNEL_MODELS = [ChannelUser, ChannelMessage]
 FILE_MODELS = [File, FileUse]
 PIPING_MODELS = [PipedEmail]
 IMPORT_MODELS = [ImportedId, ImportState]
+WORKSPACE_MODELS = [WorkspaceSession]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
@@ -33,4 +34,5 @@ __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversat
            "RateHit", "VISITOR_MODELS", "Notification", "NOTIFICATION_MODELS",
            "ChannelUser", "ChannelMessage", "CHANNEL_MODELS", "PipedEmail", "PIPING_MODELS",
            "File", "FileUse", "FILE_MODELS",
-           "ImportedId", "ImportState", "IMPORT_MODELS"]
+           "ImportedId", "ImportState", "IMPORT_MODELS",
+           "WorkspaceSession", "WORKSPACE_MODELS"]

@@ -53,6 +53,22 @@ class LoginSession(BaseModel):
         table_name = "sb_sessions"
 
 
+class WorkspaceSession(BaseModel):
+    """A sign-in to the agent workspace (``/admin``): the cookie holds a random token,
+    the row its SHA-256 (a copy of the table signs nobody in), the CSRF token of the
+    page, and a stamp of the password it was opened with (a new password ends it)."""
+
+    id = pw.CharField(max_length=64, primary_key=True)
+    user = pw.ForeignKeyField(User, on_delete="CASCADE", index=True)
+    csrf = pw.CharField(max_length=64)
+    stamp = pw.CharField(max_length=64)
+    created = pw.DateTimeField(default=utcnow)
+    expires = pw.DateTimeField(index=True)
+
+    class Meta:
+        table_name = "sb_workspace_sessions"
+
+
 class Typing(BaseModel):
     """Who is typing where, until when (epoch seconds), when presence is in the database."""
 

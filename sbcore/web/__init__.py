@@ -9,6 +9,7 @@ from ..core import Core
 from ..errors import ApiError
 from ..registry import collect_list
 from . import openapi, widget
+from .admin import resources as admin
 from .resources import (ApiResource, HealthResource, StaticResource, UploadsResource,
                         envelope, error_envelope)
 
@@ -20,7 +21,7 @@ def handle_api_error(req, resp, error, params):
 
 
 def handle_http_error(req, resp, error, params):
-    if req.path.startswith(("/api", "/include/", "/widget/")):
+    if req.path.startswith(("/api", "/include/", "/widget/", "/admin/api", "/admin/upload")):
         code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(
             int(error.status_code), "http-error")
         envelope(resp, error.status, {"success": False, "response": code,
@@ -85,6 +86,7 @@ def create_app(config=None, core=None, start_worker=None, migrate=True):
     app.add_route("/openapi.json", openapi.OpenApiResource(core))
     app.add_route("/docs", openapi.DocsResource(core))
     widget.add_routes(app, core)
+    admin.add_routes(app, core)
     for path, resource in collect_list(core.pm, "sbcore_register_routes", core=core):
         app.add_route(path, resource)
     app.sbcore = core
