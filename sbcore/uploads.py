@@ -24,6 +24,7 @@ log = logging.getLogger("sbcore.uploads")
 # Folders served only to an admin (sbcore.web.access), with how long their files live.
 PRIVATE_FOLDERS = {"exports": timedelta(hours=1), "backups": None}
 VISITOR_FOLDER = "widget"
+STAFF_FOLDER = "attachments"  # replies' files uploaded in the agent workspace
 
 
 def new_key(folder, suffix):

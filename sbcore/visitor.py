@@ -323,7 +323,9 @@ def check_upload_quota(ctx, size):
 
 
 def save_upload(ctx, file: dict):
-    """Store one uploaded file in the uploads folder; answers its name and URL."""
+    """Store one uploaded file; answers its name and URL. A visitor's (``ctx.visitor``,
+    the widget) counts against its hourly bounds; staff's (the workspace, ``caller_id``)
+    goes to the attachments folder."""
     if not isinstance(file, dict) or not isinstance(file.get("filename"), str) or \
             not file["filename"] or not isinstance(file.get("data"), bytes):
         raise invalid_argument("file", "send one file as the multipart field 'file'.")
@@ -334,9 +336,11 @@ def save_upload(ctx, file: dict):
                        "uploaded.", 400)
     if len(file["data"]) > ctx.settings.get("widget-upload-max-bytes"):
         raise ApiError("file-too-large", "The file is larger than widget-upload-max-bytes.", 413)
-    check_upload_quota(ctx, len(file["data"]))
-    key = uploads.store(ctx.core, uploads.VISITOR_FOLDER, "." + extension.lower(), file["data"],
-                        ctx.visitor.id)
+    uploader = getattr(ctx, "visitor", None)
+    if uploader is not None:
+        check_upload_quota(ctx, len(file["data"]))
+    key = uploads.store(ctx.core, uploads.VISITOR_FOLDER if uploader is not None else uploads.STAFF_FOLDER,
+                        "." + extension.lower(), file["data"], uploader.id if uploader else ctx.caller_id)
     return {"name": name, "url": ctx.upload_url(key)}
 
 

@@ -9,7 +9,7 @@ import responses
 from falcon.testing import TestClient
 
 from sbcore import db as dbmod
-from sbcore_telegram import plugin
+from sbcore_telegram.plugin import channel as plugin
 from test_workspace import Workspace
 
 API = "https://api.telegram.org"
@@ -20,14 +20,7 @@ SENT = {"ok": True, "result": {"message_id": 2030, "chat": {"id": CHAT, "type": 
                                "date": 1699621061, "text": "Hello!"}}
 
 
-@pytest.fixture
-def sbcore_plugins():
-    return [plugin]
-
-
-@pytest.fixture
-def sb_config(sb_config):
-    return sb_config.replace(allow_private_network=True)
+pytestmark = pytest.mark.sbcore(plugins=[plugin], private_network=True)  # responses fakes the network
 
 
 @responses.activate
