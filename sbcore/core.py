@@ -15,6 +15,7 @@ from .errors import ApiError, StartupError
 from .models import Setting as SettingRow
 from .plugins import get_plugin_manager
 from .presence import make_presence
+from .realtime import make_hub
 from .registry import collect_functions, collect_list
 from .settings import SettingsStore
 
@@ -97,6 +98,7 @@ class Core:
         self.models = collect_list(self.pm, "sbcore_register_models")
         self.database = dbmod.init_database(self.config.database_url)
         self.presence = make_presence(self.config.redis_url)
+        self.realtime = make_hub(self.config.redis_url)  # starts nothing until a stream opens
         self._secret_key = self.config.secret_key or None
         self.outbox_signal = threading.Event()  # set after a commit that wrote events
 
@@ -188,6 +190,7 @@ class Core:
             return admin_for_token(token)
 
     def close(self):
+        self.realtime.close()
         if not self.database.is_closed():
             self.database.close()
         self.database.close_all()

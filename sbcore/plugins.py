@@ -34,6 +34,7 @@ DEFAULT_PLUGINS = (
     "sbcore.notifications",
     "sbcore.piping",
     "sbcore.functions.email",
+    "sbcore.realtime.events",
 )
 
 

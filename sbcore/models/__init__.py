@@ -7,6 +7,7 @@ from .conversations import (BotMessageSent, Conversation, ConversationAgent, Mes
                             Rating)
 from .events import Event
 from .notifications import Notification
+from .realtime import StreamEvent, StreamTicket
 from .reports import ReportRow
 from .settings import Setting
 from .system import AppliedMigration, JobRun, RateHit
@@ -21,9 +22,11 @@ REPORT_MODELS = [ReportRow, AutomationSent, ConversationAgent]
 VISITOR_MODELS = [RateHit]
 NOTIFICATION_MODELS = [Notification]
 CHANNEL_MODELS = [ChannelUser, ChannelMessage]
+REALTIME_MODELS = [StreamEvent, StreamTicket]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
            "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
            "RateHit", "VISITOR_MODELS", "Notification", "NOTIFICATION_MODELS",
-           "ChannelUser", "ChannelMessage", "CHANNEL_MODELS"]
+           "ChannelUser", "ChannelMessage", "CHANNEL_MODELS",
+           "StreamEvent", "StreamTicket", "REALTIME_MODELS"]

@@ -7,7 +7,7 @@ import falcon
 from ..core import Core
 from ..errors import ApiError
 from ..registry import collect_list
-from . import widget
+from . import events, widget
 from .resources import (ApiResource, HealthResource, StaticResource, UploadsResource,
                         envelope, error_envelope)
 
@@ -43,9 +43,10 @@ class App(falcon.App):
     sbcore_worker_stop = None
 
 
-def create_app(config=None, core=None, start_worker=None):
+def create_app(config=None, core=None, start_worker=None, stream_options=None):
     """The WSGI app for ``config`` (or an existing ``core``), for gunicorn or for
-    mounting inside another application."""
+    mounting inside another application. ``stream_options`` (``heartbeat``,
+    ``max_seconds``) tune the event streams."""
     core = core or Core(config)
     app = App(cors_enable=False)
     app.req_options.strip_url_path_trailing_slash = True
@@ -60,6 +61,7 @@ def create_app(config=None, core=None, start_worker=None):
     app.add_route("/uploads/{path:path}", UploadsResource(core))
     app.add_route("/static/{name}", StaticResource())
     widget.add_routes(app, core)
+    events.add_routes(app, core, **(stream_options or {}))
     for path, resource in collect_list(core.pm, "sbcore_register_routes", core=core):
         app.add_route(path, resource)
     app.sbcore = core
