@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 $(STAMP): setup.cfg pyproject.toml $(PLUGINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test,mysql,postgres,redis,bench]' $(foreach dir,$(PLUGIN_DIRS),-e ./$(dir))
+	$(BIN)/python -m pip install -q -e '.[test,mysql,postgres,redis,events,bench]' $(foreach dir,$(PLUGIN_DIRS),-e ./$(dir))
 	touch $(STAMP)
 
 install: $(STAMP)

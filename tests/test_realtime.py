@@ -241,12 +241,12 @@ def serve(app):
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
-def read_events(response, wanted, limit=50):
-    """Read SSE blocks from a streaming response until ``wanted`` (a predicate on
+def read_events(chunks, wanted, limit=50):
+    """Read SSE blocks from a streaming response's bytes (one iterator, kept) until ``wanted`` (a predicate on
     (kind, data)) holds, ``limit`` blocks pass, or the stream ends."""
     buffer = ""
     seen = 0
-    for chunk in response.iter_content(chunk_size=1):  # as it comes: events are small
+    for chunk in chunks:
         buffer += chunk.decode("utf-8", "replace")
         while "\n\n" in buffer:
             block, buffer = buffer.split("\n\n", 1)
@@ -263,13 +263,14 @@ def live_reply_reaches_stream(app, api_url, token, widget, conversation_id, agen
     with requests.get(f"{api_url}/widget/events", stream=True, timeout=20,
                       headers={"Authorization": f"Bearer {widget.cookie}"}) as response:
         assert response.status_code == 200
+        chunks = response.iter_content(chunk_size=1)  # as it comes: events are small
         # subscribed once ": ready" is read: what is sent from now on arrives
-        assert read_events(response, lambda kind, data: False, limit=1) is None
+        assert read_events(chunks, lambda kind, data: False, limit=1) is None
         sent = requests.post(f"{api_url}/api", timeout=20, headers={"Authorization": f"Bearer {token}"},
                              json={"function": "send-message", "user_id": agent_id,
                                    "conversation_id": conversation_id, "message": "live"}).json()
         assert sent["success"], sent
-        event = read_events(response, lambda kind, data: kind == "message")
+        event = read_events(chunks, lambda kind, data: kind == "message")
     assert event is not None and event[2]["message"] == "live"
     assert event[2]["id"] == str(sent["response"]["message-id"])
 

@@ -75,3 +75,18 @@ def get_app():
     """The app configured by the environment alone (``gunicorn wsgi:app``)."""
     logging.basicConfig(level=logging.INFO)
     return create_app()
+
+
+def get_events_app():
+    """The app of ``sbcore serve --events`` (gunicorn's gevent workers call it after
+    patching the standard library): psycopg2 waits through gevent, and this process
+    never runs the outbox worker. PyMySQL and redis-py use the patched sockets."""
+    logging.basicConfig(level=logging.INFO)
+    try:
+        from psycogreen.gevent import patch_psycopg
+    except ImportError:
+        pass
+    else:
+        patch_psycopg()
+    return create_app(start_worker=False)
+
