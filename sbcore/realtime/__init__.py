@@ -18,8 +18,11 @@ def make_hub(redis_url, prefix="sbcore:"):
     if not redis_url:
         return Hub(LocalBroker(), tail_every=Hub.TAIL_LOCAL)
     import redis
-    return Hub(RedisBroker(redis.Redis.from_url(redis_url), channel=prefix + "events"),
-               tail_every=Hub.TAIL_REDIS)
+    client = redis.Redis.from_url(redis_url)
+    # pub/sub channels are shared by every database number of a Redis server: the
+    # number is in the channel's name, so that two sbcores on one Redis never mix
+    number = client.connection_pool.connection_kwargs.get("db", 0)
+    return Hub(RedisBroker(client, channel=f"{prefix}events:{number}"), tail_every=Hub.TAIL_REDIS)
 
 
 __all__ = ["Hub", "Subscription", "LocalBroker", "RedisBroker", "make_hub"]
