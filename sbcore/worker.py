@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable
 
 from . import db as dbmod
@@ -58,19 +59,20 @@ def claim_due(model, now, owner, limit, lease):
 
 
 def claim(job, now, owner=OWNER):
-    """Take the job's lease if it is due and free; True when this worker got it."""
-    row = JobRun.get_or_none(JobRun.name == job.name)
-    if row is None:
+    """Take the job's lease if it is due and free; True when this worker got it.
+
+    One UPDATE decides, with "due" and "free" both in its WHERE: a worker that read the
+    row just before another finished the job (lease released, last_run set) must not run
+    it again."""
+    if JobRun.get_or_none(JobRun.name == job.name) is None:
         try:
             with dbmod.database.atomic():
                 JobRun.create(name=job.name, last_run=None, lease_until=0, lease_owner="")
         except dbmod.peewee.IntegrityError:
             pass
-        row = JobRun.get(JobRun.name == job.name)
-    if row.last_run is not None and (utcnow() - row.last_run).total_seconds() < job.interval:
-        return False
+    due = JobRun.last_run.is_null() | (JobRun.last_run <= utcnow() - timedelta(seconds=job.interval))
     taken = JobRun.update(lease_until=now + job.lease, lease_owner=owner).where(
-        (JobRun.name == job.name) & (JobRun.lease_until < now)).execute()
+        (JobRun.name == job.name) & (JobRun.lease_until < now) & due).execute()
     return taken == 1
 
 

@@ -171,6 +171,21 @@ def test_a_job_lease_is_held_by_one_worker(core):
         assert claim(job, now + 61, owner="b") is True  # an expired lease is taken over
 
 
+def test_a_job_just_run_by_another_worker_is_not_run_again(core, monkeypatch):
+    """Worker b read the job's row (never run, lease free) just before worker a ran it
+    and released the lease: b must not run it a second time (two hosts did)."""
+    job = Job("hourly", 3600, lambda ctx: None)
+    with dbmod.connection():
+        now = time.time()
+        assert claim(job, now, owner="a") is True
+        JobRun.update(last_run=dbmod.utcnow(), lease_until=0, lease_owner="").where(
+            JobRun.name == "hourly").execute()  # a finished
+        stale = JobRun(name="hourly", last_run=None, lease_until=0, lease_owner="")
+        monkeypatch.setattr(JobRun, "get_or_none", classmethod(lambda cls, *args: stale))
+        monkeypatch.setattr(JobRun, "get", classmethod(lambda cls, *args: stale))
+        assert claim(job, now + 1, owner="b") is False
+
+
 def test_a_failing_job_does_not_stop_the_others(core):
     ran = []
 
