@@ -319,3 +319,17 @@ def test_redis_carries_events_between_hubs(core, api, chat, admin_token):
     finally:
         reader_hub.close()
         writer_hub.close()
+
+
+def test_the_widget_is_told_where_streams_are_served(core, app):
+    """Without SB_EVENTS_URL the widget polls: `sbcore serve` alone never has its request
+    workers held by streams. With it, /widget.js and /chat's CSP name it."""
+    from sbcore.config import Config
+    assert Config.from_env(environ={}, env_file=None).events_url == ""
+    assert Config.from_env(environ={"SB_EVENTS_URL": "https://ev.example/"},
+                           env_file=None).events_url == "https://ev.example"
+    client = TestClient(app)
+    assert '"events_url":null' in client.simulate_get("/widget.js").text.split("\n", 1)[0]
+    core.config = core.config.replace(events_url="https://ev.example")
+    assert '"events_url":"https://ev.example"' in client.simulate_get("/widget.js").text.split("\n", 1)[0]
+    assert "https://ev.example" in client.simulate_get("/chat").headers["content-security-policy"]

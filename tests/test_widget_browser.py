@@ -53,7 +53,7 @@ def sb_config(tmp_path, database_url, port):
     and the upload URLs come from it)."""
     return Config(database_url=database_url, uploads_dir=str(tmp_path / "uploads"),
                   data_dir=str(tmp_path / "data"), public_url=f"http://127.0.0.1:{port}",
-                  worker="off", bcrypt_rounds=4)
+                  events_url=f"http://127.0.0.1:{port}", worker="off", bcrypt_rounds=4)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@
  * The server prepends `window.SBCORE_CONFIG = {...};`; without it the base URL is where
  * this script was loaded from (…/widget.js or …/static/widget.js). A script tag with `data-sbcore-full` (the /chat page)
  * shows the panel alone, filling the window.
- * New messages and typing arrive over GET <base>/widget/events (Server-Sent Events read
+ * New messages and typing arrive over GET <events_url>/widget/events (Server-Sent Events read
  * with fetch, the login cookie in the Authorization header, resumed with Last-Event-ID);
  * while that stream is up polling only runs as a slow safety net, and when it fails
  * polling takes over at once and the stream is tried again with backoff. */
@@ -29,6 +29,9 @@
   var BASE = String(CONFIG.url || (script && script.src ? script.src.replace(/\/(?:static\/)?widget\.js(?:[?#].*)?$/, "") : location.origin)).replace(/\/+$/, "");
   var FULL = !!(script && script.hasAttribute("data-sbcore-full")) || CONFIG.full === true;
   var POLL_MS = Math.max(500, Number(CONFIG.poll_ms) || 1500);
+  // the event streams' base URL (the server's SB_EVENTS_URL); without it the widget polls
+  var EVENTS_URL = typeof CONFIG.events_url === "string" && /^https?:\/\//.test(CONFIG.events_url)
+    ? CONFIG.events_url.replace(/\/+$/, "") : null;
   var TYPING_EVERY_MS = 2000;
   var STREAM_SAFETY_MS = 30000;   // the poll while the event stream is up
   var STREAM_RETRY_MAX_MS = 30000;
@@ -827,7 +830,7 @@
   var stream = { controller: null, up: false, failures: 0, retryTimer: null, lastEventId: null, typingTimer: null };
 
   function streamSupported() {
-    return typeof window.fetch === "function" && typeof window.TextDecoder === "function" &&
+    return EVENTS_URL !== null && typeof window.fetch === "function" && typeof window.TextDecoder === "function" &&
       typeof window.AbortController === "function" && typeof window.ReadableStream === "function";
   }
 
@@ -852,7 +855,7 @@
     stream.controller = controller;
     var headers = { Authorization: "Bearer " + cookie };
     if (stream.lastEventId !== null) headers["Last-Event-ID"] = String(stream.lastEventId);
-    fetch(BASE + "/widget/events", { method: "GET", mode: "cors", credentials: "omit", cache: "no-store",
+    fetch(EVENTS_URL + "/widget/events", { method: "GET", mode: "cors", credentials: "omit", cache: "no-store",
       headers: headers, signal: controller.signal }).then(function (response) {
       var type = response.headers.get("Content-Type") || "";
       if (!response.ok || type.indexOf("text/event-stream") !== 0 || !response.body) throw new Error("no event stream");
