@@ -174,6 +174,7 @@ class Results:
     def __init__(self):
         self.answered = {}   # message id -> when the send-message answer arrived
         self.requested = {}  # message id -> when the send-message request left
+        self.send_errors = 0
         self.arrived = {}    # message id -> when the reply reached its chat
         self.lock = threading.Lock()
 
@@ -277,25 +278,46 @@ async def poller(port, cookie, conversation_id, results, stop, counter):
 
 
 def sender(port, token, agent_id, conversations, rate, seconds, results):
-    """``rate`` replies a second for ``seconds``, each to a random chat, one at a time."""
-    session = requests.Session()
-    count = int(rate * seconds)
-    start = time.monotonic()
-    for index in range(count):
-        due = start + index / rate
-        delay = due - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+    """``rate`` replies a second for ``seconds`` (then no more), each to a random chat,
+    several at a time so that a slow answer does not hold back the next reply; waits for
+    the answers (at most a minute after the window)."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+    local = threading.local()
+
+    def send(index):
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
         left = time.monotonic()
-        answer = session.post(f"http://127.0.0.1:{port}/api", timeout=60, json={
-            "function": "send-message", "user_id": agent_id,
-            "conversation_id": random.choice(conversations), "message": f"reply {index}"},
-            headers={"Authorization": f"Bearer {token}"})
+        try:
+            answer = session.post(f"http://127.0.0.1:{port}/api", timeout=120, json={
+                "function": "send-message", "user_id": agent_id,
+                "conversation_id": random.choice(conversations), "message": f"reply {index}"},
+                headers={"Authorization": f"Bearer {token}"})
+            message_id = int(answer.json()["response"]["message-id"])
+        except (requests.RequestException, ValueError, KeyError, TypeError):
+            with results.lock:
+                results.send_errors += 1
+            return
         at = time.monotonic()
-        message_id = answer.json()["response"]["message-id"]
         with results.lock:
-            results.answered[int(message_id)] = at
-            results.requested[int(message_id)] = left
+            results.answered[message_id] = at
+            results.requested[message_id] = left
+
+    futures = []
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        start = time.monotonic()
+        index = 0
+        while True:
+            due = start + index / rate
+            if due - start >= seconds:
+                break
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(send, index))
+            index += 1
+        wait(futures, timeout=60)
+    return index
 
 
 async def run_mode(mode, servers, token, agent_id, visitors, args):
@@ -323,7 +345,7 @@ async def run_mode(mode, servers, token, agent_id, visitors, args):
     await asyncio.sleep(args.warmup)
     pids = servers.pids()
     cpu_before, wall_before, polls_before = cpu_seconds(pids), time.monotonic(), counter[0]
-    await loop.run_in_executor(None, sender, servers.api_port, token, agent_id,
+    attempted = await loop.run_in_executor(None, sender, servers.api_port, token, agent_id,
                                [c for _, c in visitors], args.rate, args.seconds, results)
     await asyncio.sleep(args.drain)
     cpu = cpu_seconds(pids) - cpu_before
@@ -340,7 +362,8 @@ async def run_mode(mode, servers, token, agent_id, visitors, args):
         return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1) \
             if values else None
     from_request = sorted(results.from_request())
-    return {"mode": mode, "chats": len(visitors), "open": opened, "replies_sent": sent,
+    return {"mode": mode, "chats": len(visitors), "open": opened, "replies_attempted": attempted,
+            "replies_sent": sent, "send_errors": results.send_errors,
             "replies_delivered": len(latencies),
             "latency_ms": {"median": round(statistics.median(latencies) * 1000, 1) if latencies else None,
                            "p90": pick(0.90), "p99": pick(0.99), "max": pick(1.0)},
@@ -348,6 +371,8 @@ async def run_mode(mode, servers, token, agent_id, visitors, args):
             "server_cpu_seconds": round(cpu, 2), "window_seconds": round(wall, 1),
             "server_cpu_cores": round(cpu / wall, 2),
             "polls_per_second": round(polls / wall, 1) if mode == "polling" else None,
+            "polls_per_second_wanted": round(len(visitors) / POLL_SECONDS, 1) if mode == "polling" else None,
+            "server_cpu_ms_per_poll": round(cpu * 1000 / polls, 2) if mode == "polling" and polls else None,
             "poll_errors": counter[1] if mode == "polling" else None}
 
 

@@ -333,3 +333,26 @@ def test_the_widget_is_told_where_streams_are_served(core, app):
     core.config = core.config.replace(events_url="https://ev.example")
     assert '"events_url":"https://ev.example"' in client.simulate_get("/widget.js").text.split("\n", 1)[0]
     assert "https://ev.example" in client.simulate_get("/chat").headers["content-security-policy"]
+
+
+def test_the_stream_queries_use_indexes(ctx):
+    """The replay (per visitor and for agents), its floor and the read of the table are
+    index searches, never scans of sb_stream_events."""
+    import time as clock
+
+    from sbcore.models.realtime import AUDIENCE_ALL
+    if dbmod.kind() != "sqlite":
+        pytest.skip("plans are checked on SQLite")
+    queries = [
+        StreamEvent.select().where((StreamEvent.id > 5) & (StreamEvent.user_id == 3)
+                                   & (StreamEvent.audience == AUDIENCE_ALL)).order_by(StreamEvent.id),
+        StreamEvent.select().where(StreamEvent.id > 5).order_by(StreamEvent.id),
+        StreamEvent.select(StreamEvent.id).where(StreamEvent.created_ts > clock.time() - 30)
+        .order_by(StreamEvent.created_ts),
+        StreamEvent.select().where(StreamEvent.id.in_([2, 3])),
+    ]
+    for query in queries:
+        sql, params = query.sql()
+        plan = " ".join(str(row[-1]) for row in
+                        dbmod.database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+        assert "SCAN" not in plan and "USING" in plan, (sql, plan)
