@@ -356,3 +356,18 @@ def test_the_stream_queries_use_indexes(ctx):
         plan = " ".join(str(row[-1]) for row in
                         dbmod.database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
         assert "SCAN" not in plan and "USING" in plan, (sql, plan)
+
+
+def test_a_reader_behind_the_kept_events_starts_afresh(quick_app, api, chat):
+    widget, conversation_id, agent_id = chat
+    api.ok("send-message", user_id=agent_id, conversation_id=conversation_id, message="kept")
+    with dbmod.connection():
+        realtime_events.prune(None)  # nothing is a day old yet
+        assert StreamEvent.select().count() > 0
+        first = StreamEvent.select().order_by(StreamEvent.id).first().id
+    assert "event: reset" not in get_stream(quick_app, cookie=widget.cookie, last=first - 1).text
+    with dbmod.connection():
+        StreamEvent.update(created_ts=0).execute()
+        realtime_events.prune(None)
+        assert StreamEvent.select().count() == 0
+    assert "event: reset" in get_stream(quick_app, cookie=widget.cookie, last=first).text

@@ -106,8 +106,12 @@ class Hub:
     def replay(self, subscription, last_id):
         """The events after ``last_id`` that ``subscription`` may see (and, since ids are
         handed out before commit, those of the last ``LATE_SECONDS`` with a lower id),
-        or None when more are missing than a replay holds: the reader starts afresh."""
+        or None when more are missing than a replay holds, or when events after
+        ``last_id`` may have been pruned: the reader starts afresh."""
         with dbmod.connection():
+            oldest = StreamEvent.select(StreamEvent.id).order_by(StreamEvent.id).first()
+            if last_id > 0 and (oldest is None or oldest.id > last_id + 1):
+                return None  # what followed last_id may have been pruned: start afresh
             floor = (StreamEvent.select(StreamEvent.id)
                      .where(StreamEvent.created_ts > time.time() - self.LATE_SECONDS)
                      .order_by(StreamEvent.created_ts).first())
