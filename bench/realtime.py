@@ -7,7 +7,7 @@ For each mode, on a fresh database holding ``--chats`` visitors with a conversat
 
 - ``streams``: ``sbcore serve`` (2 sync workers, the API) and ``sbcore serve --events``
   (1 gevent worker); every chat holds ``GET /widget/events`` open and, as the widget
-  does while its stream is up, calls ``get-new-messages`` every 20 s.
+  does while its stream is up, calls ``get-new-messages`` every 60 s.
 - ``polling``: ``sbcore serve`` alone; every chat calls ``get-new-messages`` every 1.5 s
   (the widget's interval), each from a random phase.
 
@@ -41,7 +41,7 @@ import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 POLL_SECONDS = 1.5
-SAFETY_POLL_SECONDS = 20.0  # the widget's poll while its stream is up
+SAFETY_POLL_SECONDS = 60.0  # the widget's poll while its stream is up
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

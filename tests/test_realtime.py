@@ -371,3 +371,20 @@ def test_a_reader_behind_the_kept_events_starts_afresh(quick_app, api, chat):
         realtime_events.prune(None)
         assert StreamEvent.select().count() == 0
     assert "event: reset" in get_stream(quick_app, cookie=widget.cookie, last=first).text
+
+
+def test_an_open_stream_keeps_its_visitor_online(core, app, chat):
+    from datetime import timedelta
+
+    from sbcore.models import User
+    widget, _, _ = chat
+    user_id = int(widget.user["id"])
+    with dbmod.connection():
+        User.update(last_activity=dbmod.utcnow() - timedelta(days=1)).where(User.id == user_id).execute()
+        assert not core.presence.is_online(user_id, 30)
+    beating = create_app(core=core, start_worker=False,
+                         stream_options={"heartbeat": 0.01, "max_seconds": 0.05})
+    result = get_stream(beating, cookie=widget.cookie)
+    assert ": ping" in result.text
+    with dbmod.connection():
+        assert core.presence.is_online(user_id, 30)

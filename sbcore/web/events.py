@@ -12,6 +12,7 @@ A stream lasts at most ``max_seconds`` and sends a comment every ``heartbeat``
 seconds, so that dead connections are noticed and proxies keep it open. Serve these
 paths with ``sbcore serve --events`` (gevent workers), not with the request workers."""
 
+import logging
 import time
 
 import falcon
@@ -23,7 +24,9 @@ from ..realtime import events as realtime_events
 from .fields import bearer_token
 from .widget import CorsResource
 
-HEARTBEAT = 15.0
+log = logging.getLogger("sbcore.web.events")
+
+HEARTBEAT = 15.0  # well inside presence-online-seconds (30)
 MAX_SECONDS = 600.0
 RETRY_MS = 3000
 MAX_ID = 2 ** 63 - 1
@@ -42,9 +45,10 @@ def last_event_id(req):
     return int(value)
 
 
-def stream(hub, subscription, replayed, heartbeat, max_seconds):
+def stream(hub, subscription, replayed, heartbeat, max_seconds, on_heartbeat=None):
     """The body of an event stream: the replay, then live events and heartbeats, until
-    ``max_seconds`` pass or the reader falls too far behind (it reconnects and resumes)."""
+    ``max_seconds`` pass or the reader falls too far behind (it reconnects and resumes).
+    ``on_heartbeat()`` runs with each heartbeat (a visitor's presence)."""
     try:
         yield f"retry: {RETRY_MS}\n: ready\n\n".encode("ascii")
         sent = set()
@@ -62,6 +66,8 @@ def stream(hub, subscription, replayed, heartbeat, max_seconds):
             event = subscription.get(min(heartbeat, left))
             if event is None:
                 yield b": ping\n\n"
+                if on_heartbeat is not None:
+                    on_heartbeat()
                 continue
             if event["id"] in sent:
                 continue
@@ -78,7 +84,20 @@ def stream(hub, subscription, replayed, heartbeat, max_seconds):
         hub.unsubscribe(subscription)
 
 
-def open_stream(core, resp, subscription_args, last_id, heartbeat, max_seconds):
+def keep_online(core, user_id):
+    """While a visitor's stream is open the visitor is online: one statement, in no
+    transaction (so nothing waits on a lock across a switch of the event loop)."""
+    def touch():
+        try:
+            with dbmod.connection():
+                core.presence.touch(user_id)
+        except Exception:
+            log.exception("could not keep user %s online", user_id)
+    return touch
+
+
+def open_stream(core, resp, subscription_args, last_id, heartbeat, max_seconds,
+                on_heartbeat=None):
     hub = core.realtime
     subscription = hub.subscribe(**subscription_args)
     try:
@@ -90,7 +109,7 @@ def open_stream(core, resp, subscription_args, last_id, heartbeat, max_seconds):
     resp.content_type = "text/event-stream; charset=utf-8"
     resp.cache_control = ["no-cache", "no-store"]
     resp.set_header("X-Accel-Buffering", "no")  # nginx: pass each event on at once
-    resp.stream = stream(hub, subscription, replayed, heartbeat, max_seconds)
+    resp.stream = stream(hub, subscription, replayed, heartbeat, max_seconds, on_heartbeat)
 
 
 class WidgetEventsResource(CorsResource):
@@ -113,7 +132,7 @@ class WidgetEventsResource(CorsResource):
         if cookie:
             # read only: a stream server holds thousands of streams in one process, where
             # a write transaction waiting on another would stall them all (SQLite); the
-            # widget's own calls keep the visitor's presence
+            # heartbeats keep the visitor online
             with dbmod.connection():
                 user = auth.user_from_cookie(self.core.context(), cookie)
             if user is not None:
@@ -136,7 +155,7 @@ class WidgetEventsResource(CorsResource):
         last_id = last_event_id(req)
         user_id = self.visitor_id(req)
         open_stream(self.core, resp, {"user_id": user_id}, last_id, self.heartbeat,
-                    self.max_seconds)
+                    self.max_seconds, keep_online(self.core, user_id))
 
 
 def admin_token_user(core, req):

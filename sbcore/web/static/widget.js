@@ -33,7 +33,7 @@
   var EVENTS_URL = typeof CONFIG.events_url === "string" && /^https?:\/\//.test(CONFIG.events_url)
     ? CONFIG.events_url.replace(/\/+$/, "") : null;
   var TYPING_EVERY_MS = 2000;
-  var STREAM_SAFETY_MS = 20000;   // the poll while the event stream is up (it also keeps the visitor online)
+  var STREAM_SAFETY_MS = 60000;   // the poll while the event stream is up (a safety net)
   var STREAM_RETRY_MAX_MS = 30000;
   var KEY = "sbcore:" + BASE + ":";
   var SVG_NS = "http://www.w3.org/2000/svg";
