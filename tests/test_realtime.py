@@ -377,14 +377,38 @@ def test_an_open_stream_keeps_its_visitor_online(core, app, chat):
     from datetime import timedelta
 
     from sbcore.models import User
+    from sbcore.web.events import PresenceKeeper
     widget, _, _ = chat
     user_id = int(widget.user["id"])
+    other = widget.new(first_name="Gone")
     with dbmod.connection():
-        User.update(last_activity=dbmod.utcnow() - timedelta(days=1)).where(User.id == user_id).execute()
+        User.update(last_activity=dbmod.utcnow() - timedelta(days=1)).execute()
         assert not core.presence.is_online(user_id, 30)
-    beating = create_app(core=core, start_worker=False,
-                         stream_options={"heartbeat": 0.01, "max_seconds": 0.05})
-    result = get_stream(beating, cookie=widget.cookie)
-    assert ": ping" in result.text
+    reader = core.realtime.subscribe(user_id=user_id)
+    try:
+        PresenceKeeper(core).touch()
+    finally:
+        core.realtime.unsubscribe(reader)
     with dbmod.connection():
         assert core.presence.is_online(user_id, 30)
+        assert not core.presence.is_online(int(other.user["id"]), 30)
+
+
+def test_redis_presence_touches_many_at_once(core, chat):
+    import redis
+
+    from sbcore.models import User
+    from sbcore.presence import RedisPresence
+    widget, _, _ = chat
+    user_id = int(widget.user["id"])
+    client = redis.Redis.from_url(redis_url())
+    presence = RedisPresence(client, prefix=f"sbcore-test-{uuid.uuid4().hex}:")
+    try:
+        with dbmod.connection():
+            User.update(last_activity=None).where(User.id == user_id).execute()
+            presence.touch_many([user_id])
+            assert presence.is_online(user_id, 30)
+            assert User.get_by_id(user_id).last_activity is not None  # once a minute
+    finally:
+        for key in client.scan_iter(presence.prefix + "*"):
+            client.delete(key)

@@ -99,6 +99,11 @@ class Hub:
                     if not readers:
                         del self.visitors[subscription.user_id]
 
+    def visitor_ids(self):
+        """The visitors with an open stream here."""
+        with self.lock:
+            return list(self.visitors)
+
     def readers(self):
         with self.lock:
             return len(self.agents) + sum(len(s) for s in self.visitors.values())

@@ -13,6 +13,7 @@ seconds, so that dead connections are noticed and proxies keep it open. Serve th
 paths with ``sbcore serve --events`` (gevent workers), not with the request workers."""
 
 import logging
+import threading
 import time
 
 import falcon
@@ -45,10 +46,9 @@ def last_event_id(req):
     return int(value)
 
 
-def stream(hub, subscription, replayed, heartbeat, max_seconds, on_heartbeat=None):
+def stream(hub, subscription, replayed, heartbeat, max_seconds):
     """The body of an event stream: the replay, then live events and heartbeats, until
-    ``max_seconds`` pass or the reader falls too far behind (it reconnects and resumes).
-    ``on_heartbeat()`` runs with each heartbeat (a visitor's presence)."""
+    ``max_seconds`` pass or the reader falls too far behind (it reconnects and resumes)."""
     try:
         yield f"retry: {RETRY_MS}\n: ready\n\n".encode("ascii")
         sent = set()
@@ -66,8 +66,6 @@ def stream(hub, subscription, replayed, heartbeat, max_seconds, on_heartbeat=Non
             event = subscription.get(min(heartbeat, left))
             if event is None:
                 yield b": ping\n\n"
-                if on_heartbeat is not None:
-                    on_heartbeat()
                 continue
             if event["id"] in sent:
                 continue
@@ -84,20 +82,41 @@ def stream(hub, subscription, replayed, heartbeat, max_seconds, on_heartbeat=Non
         hub.unsubscribe(subscription)
 
 
-def keep_online(core, user_id):
-    """While a visitor's stream is open the visitor is online: one statement, in no
-    transaction (so nothing waits on a lock across a switch of the event loop)."""
-    def touch():
+class PresenceKeeper:
+    """While a visitor's stream is open the visitor is online: every ``every`` seconds
+    one statement touches all the visitors streaming from this process (in no
+    transaction, so nothing waits on a lock across a switch of the event loop).
+    Started with the first visitor's stream."""
+
+    def __init__(self, core, every=HEARTBEAT):
+        self.core, self.every = core, every
+        self.lock = threading.Lock()
+        self.thread = None
+
+    def start(self):
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self.run, name="sbcore-presence-keeper",
+                                               daemon=True)
+                self.thread.start()
+
+    def run(self):
+        hub = self.core.realtime
+        while not hub.stopping.wait(self.every):
+            self.touch()
+
+    def touch(self):
+        ids = self.core.realtime.visitor_ids()
+        if not ids:
+            return
         try:
             with dbmod.connection():
-                core.presence.touch(user_id)
+                self.core.presence.touch_many(ids)
         except Exception:
-            log.exception("could not keep user %s online", user_id)
-    return touch
+            log.exception("could not keep %d streaming visitors online", len(ids))
 
 
-def open_stream(core, resp, subscription_args, last_id, heartbeat, max_seconds,
-                on_heartbeat=None):
+def open_stream(core, resp, subscription_args, last_id, heartbeat, max_seconds):
     hub = core.realtime
     subscription = hub.subscribe(**subscription_args)
     try:
@@ -109,7 +128,7 @@ def open_stream(core, resp, subscription_args, last_id, heartbeat, max_seconds,
     resp.content_type = "text/event-stream; charset=utf-8"
     resp.cache_control = ["no-cache", "no-store"]
     resp.set_header("X-Accel-Buffering", "no")  # nginx: pass each event on at once
-    resp.stream = stream(hub, subscription, replayed, heartbeat, max_seconds, on_heartbeat)
+    resp.stream = stream(hub, subscription, replayed, heartbeat, max_seconds)
 
 
 class WidgetEventsResource(CorsResource):
@@ -118,6 +137,7 @@ class WidgetEventsResource(CorsResource):
     def __init__(self, core, heartbeat=HEARTBEAT, max_seconds=MAX_SECONDS):
         super().__init__(core)
         self.heartbeat, self.max_seconds = heartbeat, max_seconds
+        self.presence = PresenceKeeper(core, every=min(heartbeat, HEARTBEAT))
 
     def on_options(self, req, resp):
         if self.cors(req, resp) is not None:
@@ -155,7 +175,8 @@ class WidgetEventsResource(CorsResource):
         last_id = last_event_id(req)
         user_id = self.visitor_id(req)
         open_stream(self.core, resp, {"user_id": user_id}, last_id, self.heartbeat,
-                    self.max_seconds, keep_online(self.core, user_id))
+                    self.max_seconds)
+        self.presence.start()
 
 
 def admin_token_user(core, req):
