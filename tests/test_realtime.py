@@ -405,10 +405,10 @@ def test_redis_presence_touches_many_at_once(core, chat):
     presence = RedisPresence(client, prefix=f"sbcore-test-{uuid.uuid4().hex}:")
     try:
         with dbmod.connection():
-            User.update(last_activity=None).where(User.id == user_id).execute()
+            User.update(last_activity="2000-01-01 00:00:00").where(User.id == user_id).execute()
             presence.touch_many([user_id])
             assert presence.is_online(user_id, 30)
-            assert User.get_by_id(user_id).last_activity is not None  # once a minute
+            assert str(User.get_by_id(user_id).last_activity) > "2001"  # once a minute
     finally:
         for key in client.scan_iter(presence.prefix + "*"):
             client.delete(key)
