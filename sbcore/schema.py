@@ -7,8 +7,8 @@ shipped, a change to those tables is a new numbered migration using the migrator
 from .hooks import hookimpl
 from .migrations import Migration
 from .models import (ARTICLE_MODELS, CHANNEL_MODELS, CONVERSATION_MODELS, CORE_MODELS,
-                     EVENT_MODELS, NOTIFICATION_MODELS, REALTIME_MODELS, REPORT_MODELS,
-                     VISITOR_MODELS,
+                     EVENT_MODELS, NOTIFICATION_MODELS, PIPING_MODELS, REALTIME_MODELS,
+                     REPORT_MODELS, VISITOR_MODELS,
                      AppliedMigration)
 from .search import search_backend
 
@@ -41,7 +41,8 @@ def create_report_tables(database, migrator):
 @hookimpl
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
-            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + REALTIME_MODELS)
+            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + PIPING_MODELS
+            + REALTIME_MODELS)
 
 
 @hookimpl
@@ -64,4 +65,6 @@ def sbcore_register_migrations():
                   database.create_tables(VISITOR_MODELS)),
         Migration("core", 70, "realtime event streams and their tickets",
                   lambda database, migrator: database.create_tables(REALTIME_MODELS, safe=True)),
+        Migration("core", 90, "piped emails by Message-ID (stored once; failures counted)",
+                  lambda database, migrator: database.create_tables(PIPING_MODELS, safe=True)),
     ]

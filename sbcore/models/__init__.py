@@ -10,7 +10,7 @@ from .notifications import Notification
 from .realtime import StreamEvent, StreamTicket
 from .reports import ReportRow
 from .settings import Setting
-from .system import AppliedMigration, JobRun, RateHit
+from .system import AppliedMigration, JobRun, PipedEmail, RateHit
 from .users import LoginSession, Typing, User, UserDetail
 
 CORE_MODELS = [User, UserDetail, LoginSession, Typing, Setting, Conversation, Message,
@@ -23,10 +23,11 @@ VISITOR_MODELS = [RateHit]
 NOTIFICATION_MODELS = [Notification]
 CHANNEL_MODELS = [ChannelUser, ChannelMessage]
 REALTIME_MODELS = [StreamEvent, StreamTicket]
+PIPING_MODELS = [PipedEmail]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
            "Event", "Article", "ArticleRating", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
            "RateHit", "VISITOR_MODELS", "Notification", "NOTIFICATION_MODELS",
-           "ChannelUser", "ChannelMessage", "CHANNEL_MODELS",
+           "ChannelUser", "ChannelMessage", "CHANNEL_MODELS", "PipedEmail", "PIPING_MODELS",
            "StreamEvent", "StreamTicket", "REALTIME_MODELS"]
