@@ -35,6 +35,7 @@ class Context:
         self.presence = core.presence
         self.caller_id = caller_id
         self.events_emitted = 0
+        self.stream_events = []  # realtime events written; published after the commit
         self._deferred = None
         self._after_commit = None
 
@@ -175,6 +176,8 @@ class Core:
             result = dbmod.in_transaction_retrying(self.database, attempt) if transaction else attempt()
             if ctx.events_emitted:
                 self.outbox_signal.set()
+            if ctx.stream_events:
+                self.realtime.publish(ctx.stream_events)
             ctx.run_after_commit()
         return result
 

@@ -23,20 +23,16 @@ TICKET_SECONDS = 60
 
 
 def record(ctx, kind, data, user_id=None, conversation_id=None, audience=AUDIENCE_ALL):
-    """Write one stream event in the current transaction; it is published after the
-    commit (``ctx.after_commit``), all of a call's events in one message."""
+    """Write one stream event in the current transaction; ``Core.run`` publishes a
+    call's events in one message once its transaction has committed (domain code run
+    outside a call leaves them to the hubs' read of the table)."""
     text = json.dumps(data, separators=(",", ":"))
     event = {"kind": kind, "audience": audience, "user_id": user_id,
              "conversation_id": conversation_id, "data": text}
     event["id"] = StreamEvent.insert(created_ts=time.time(), kind=kind, audience=audience,
                                      user_id=user_id, conversation_id=conversation_id,
                                      data=text).execute()
-    pending = getattr(ctx, "_stream_events", None)
-    if pending is None:
-        pending = ctx._stream_events = []
-        hub = ctx.core.realtime
-        ctx.after_commit(lambda: hub.publish(pending))
-    pending.append(event)
+    ctx.stream_events.append(event)
     return event
 
 
