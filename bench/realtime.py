@@ -141,7 +141,6 @@ def prepare(env, chats):
     subprocess.run([sys.executable, "-m", "sbcore.cli", "create-admin", "--email", "bench@example.com",
                     "--password", "bench-password", "--token", token], env=env, cwd=ROOT,
                    check=True, capture_output=True, timeout=300)
-    from sbcore import db as dbmod
     from sbcore import visitor
     from sbcore.config import Config
     from sbcore.core import Core
@@ -155,7 +154,7 @@ def prepare(env, chats):
             made = []
             for _ in range(count):
                 answer = functions["register"].fn(ctx)
-                ctx.visitor = dbmod_user(answer["user"]["id"])
+                ctx.visitor = visitor_row(answer["user"]["id"])
                 conversation = functions["new-conversation"].fn(ctx)
                 made.append((answer["login-cookie"], int(conversation["details"]["id"])))
             return made
@@ -164,7 +163,7 @@ def prepare(env, chats):
     return token, agent_id, visitors
 
 
-def dbmod_user(user_id):
+def visitor_row(user_id):
     from sbcore.models import User
     return User.get_by_id(int(user_id))
 
