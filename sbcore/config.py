@@ -10,6 +10,7 @@ DEFAULTS = {
     "SB_DATA_DIR": "data",
     "SB_PUBLIC_URL": "http://127.0.0.1:8000",
     "SB_REDIS_URL": "",
+    "SB_EVENTS_URL": "",
     "SB_WORKER": "inline",
     "SB_SECRET_KEY": "",
     "SB_ALLOW_PRIVATE_NETWORK": "",
@@ -51,6 +52,9 @@ class Config:
     data_dir: str = DEFAULTS["SB_DATA_DIR"]
     public_url: str = DEFAULTS["SB_PUBLIC_URL"]
     redis_url: str = ""
+    # where browsers open the event streams (sbcore serve --events, usually behind the
+    # same proxy as the API); empty: the widget polls
+    events_url: str = ""
     worker: str = "inline"
     secret_key: str = ""
     allow_private_network: bool = False
@@ -81,6 +85,7 @@ class Config:
             data_dir=values["SB_DATA_DIR"],
             public_url=(values["SB_PUBLIC_URL"] or DEFAULTS["SB_PUBLIC_URL"]).rstrip("/"),
             redis_url=values["SB_REDIS_URL"],
+            events_url=values["SB_EVENTS_URL"].strip().rstrip("/"),
             worker=worker,
             secret_key=values["SB_SECRET_KEY"],
             allow_private_network=values["SB_ALLOW_PRIVATE_NETWORK"].strip().lower() in TRUE_WORDS,

@@ -15,6 +15,7 @@ from .errors import ApiError, StartupError
 from .models import Setting as SettingRow
 from .plugins import get_plugin_manager
 from .presence import make_presence
+from .realtime import make_hub
 from .registry import collect_functions, collect_list
 from .settings import SettingsStore
 from .support_board import with_catalogue
@@ -37,6 +38,7 @@ class Context:
         self.events_emitted = 0
         # true while a message's own status change is announced (webhook types follow 3.8)
         self.status_from_message = False
+        self.stream_events = []  # realtime events written; published after the commit
         self._deferred = None
         self._after_commit = None
 
@@ -104,6 +106,7 @@ class Core:
         self.models = collect_list(self.pm, "sbcore_register_models")
         self.database = dbmod.init_database(self.config.database_url)
         self.presence = make_presence(self.config.redis_url)
+        self.realtime = make_hub(self.config.redis_url)  # starts nothing until a stream opens
         self._secret_key = self.config.secret_key or None
         self._storage = None  # (config, backend): built on first use, again if config changes
         self.outbox_signal = threading.Event()  # set after a commit that wrote events
@@ -214,6 +217,8 @@ class Core:
             result = dbmod.in_transaction_retrying(self.database, attempt) if transaction else attempt()
             if ctx.events_emitted:
                 self.outbox_signal.set()
+            if ctx.stream_events:
+                self.realtime.publish(ctx.stream_events)
             ctx.run_after_commit()
         return result
 
@@ -229,6 +234,7 @@ class Core:
             return admin_for_token(token)
 
     def close(self):
+        self.realtime.close()
         if not self.database.is_closed():
             self.database.close()
         self.database.close_all()

@@ -38,6 +38,7 @@ DEFAULT_PLUGINS = (
     "sbcore.functions.email",
     "sbcore.functions.workspace",
     "sbcore.web.admin.session",
+    "sbcore.realtime.events",
 )
 
 

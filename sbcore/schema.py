@@ -8,7 +8,7 @@ from .hooks import hookimpl
 from .migrations import Migration
 from .models import (ARTICLE_MODELS, CHANNEL_MODELS, CONVERSATION_MODELS, CORE_MODELS,
                      EVENT_MODELS, FILE_MODELS, IMPORT_MODELS, NOTIFICATION_MODELS, PIPING_MODELS,
-                     REPORT_MODELS, VISITOR_MODELS, WORKSPACE_MODELS, AppliedMigration)
+                     REALTIME_MODELS, REPORT_MODELS, VISITOR_MODELS, WORKSPACE_MODELS, AppliedMigration)
 from .search import search_backend
 
 
@@ -72,7 +72,8 @@ def add_visitor_bounds(database, migrator):
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
             + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + PIPING_MODELS + FILE_MODELS
-            + IMPORT_MODELS + WORKSPACE_MODELS)
+            + IMPORT_MODELS + WORKSPACE_MODELS
+            + REALTIME_MODELS)
 
 
 @hookimpl
@@ -101,6 +102,8 @@ def sbcore_register_migrations():
         Migration("core", 41, "the inbox by assignee: an index", add_agent_inbox_index),
         Migration("core", 60, "files and what uses them (owners, exports' expiry)",
                   lambda database, migrator: database.create_tables(FILE_MODELS, safe=True)),
+        Migration("core", 70, "realtime event streams and their tickets",
+                  lambda database, migrator: database.create_tables(REALTIME_MODELS, safe=True)),
         Migration("core", 80, "importers' id map and state", lambda database, migrator:
                   database.create_tables(IMPORT_MODELS, safe=True)),
         Migration("core", 90, "piped emails by Message-ID (stored once; failures counted)",

@@ -29,6 +29,7 @@ from .functions import users as user_fns
 from .functions.utilities import extension_allowed
 from .hooks import hookimpl
 from .models import Message, RateHit, User, UserDetail
+from .realtime import events as realtime
 from .registry import Attachments, FunctionSet, Json, Search
 from .settings import Setting
 
@@ -93,6 +94,9 @@ def authenticate(ctx, cookie):
     # every HEARTBEAT seconds
     if user.last_activity is None or user.last_activity < utcnow() - timedelta(seconds=HEARTBEAT):
         ctx.presence.touch(user.id)
+        window = ctx.settings.get("presence-online-seconds")
+        if user.last_activity is None or user.last_activity < utcnow() - timedelta(seconds=window):
+            realtime.presence(ctx, user.id, online=True)  # back after a while: tell the agents
 
 
 def identify(ctx, cookie, address):
@@ -237,7 +241,15 @@ def login(ctx, email: str, password: str):
 @visitor("logout")
 def logout(ctx):
     auth.end_session(ctx.session.id)
+    realtime.presence(ctx, ctx.visitor.id, online=False)
     return True
+
+
+@visitor("stream-ticket")
+def stream_ticket(ctx):
+    """A single-use ticket that opens ``GET /widget/events?ticket=…`` once within a
+    minute, for readers that cannot send the login cookie as a header (EventSource)."""
+    return realtime.issue_ticket(ctx.visitor.id)
 
 
 @visitor("get-user")

@@ -9,6 +9,7 @@ from .events import Event
 from .files import File, FileUse
 from .imports import ImportedId, ImportState
 from .notifications import Notification
+from .realtime import StreamEvent, StreamTicket
 from .reports import ReportRow
 from .settings import Setting
 from .system import AppliedMigration, JobRun, PipedEmail, RateHit
@@ -24,6 +25,7 @@ VISITOR_MODELS = [RateHit]
 NOTIFICATION_MODELS = [Notification]
 CHANNEL_MODELS = [ChannelUser, ChannelMessage]
 FILE_MODELS = [File, FileUse]
+REALTIME_MODELS = [StreamEvent, StreamTicket]
 PIPING_MODELS = [PipedEmail]
 IMPORT_MODELS = [ImportedId, ImportState]
 WORKSPACE_MODELS = [WorkspaceSession]
@@ -35,4 +37,5 @@ __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversat
            "ChannelUser", "ChannelMessage", "CHANNEL_MODELS", "PipedEmail", "PIPING_MODELS",
            "File", "FileUse", "FILE_MODELS",
            "ImportedId", "ImportState", "IMPORT_MODELS",
-           "WorkspaceSession", "WORKSPACE_MODELS"]
+           "WorkspaceSession", "WORKSPACE_MODELS",
+           "StreamEvent", "StreamTicket", "REALTIME_MODELS"]

@@ -8,7 +8,7 @@ import falcon
 from ..core import Core
 from ..errors import ApiError
 from ..registry import collect_list
-from . import openapi, widget
+from . import events, openapi, widget
 from .admin import resources as admin
 from .resources import (ApiResource, HealthResource, StaticResource, UploadsResource,
                         envelope, error_envelope)
@@ -65,10 +65,11 @@ class App(falcon.App):
     sbcore_worker_stop = None
 
 
-def create_app(config=None, core=None, start_worker=None, migrate=True):
+def create_app(config=None, core=None, start_worker=None, migrate=True, stream_options=None):
     """The WSGI app for ``config`` (or an existing ``core``), for gunicorn or for
     mounting inside another application. Pending migrations (core and plugins) are
-    applied first; with ``migrate=False`` a schema that is not current stops it."""
+    applied first; with ``migrate=False`` a schema that is not current stops it.
+    ``stream_options`` (``heartbeat``, ``max_seconds``) tune the event streams."""
     core = core or Core(config)
     core.ensure_ready(migrate=migrate)
     app = App(cors_enable=False, middleware=[SecurityHeaders()])
@@ -87,6 +88,9 @@ def create_app(config=None, core=None, start_worker=None, migrate=True):
     app.add_route("/docs", openapi.DocsResource(core))
     widget.add_routes(app, core)
     admin.add_routes(app, core)
+    from .admin.session import user_for_request  # an agent's workspace session, else an admin token
+    events.add_routes(app, core, admin_authenticate=events.first_of(user_for_request, events.admin_token_user),
+                      **(stream_options or {}))
     for path, resource in collect_list(core.pm, "sbcore_register_routes", core=core):
         app.add_route(path, resource)
     app.sbcore = core
@@ -100,3 +104,18 @@ def get_app():
     """The app configured by the environment alone (``gunicorn wsgi:app``)."""
     logging.basicConfig(level=logging.INFO)
     return create_app()
+
+
+def get_events_app():
+    """The app of ``sbcore serve --events`` (gunicorn's gevent workers call it after
+    patching the standard library): psycopg2 waits through gevent, and this process
+    never runs the outbox worker. PyMySQL and redis-py use the patched sockets."""
+    logging.basicConfig(level=logging.INFO)
+    try:
+        from psycogreen.gevent import patch_psycopg
+    except ImportError:
+        pass
+    else:
+        patch_psycopg()
+    return create_app(start_worker=False)
+

@@ -120,6 +120,8 @@ def widget_config(core, req):
         return {"url": core.config.public_url or req.prefix,
                 "colors": {name: settings.get(name) for name in ("color-1", "color-2", "color-3")},
                 "poll_ms": 1500,
+                # the event stream's base URL when one serves them, else the widget polls
+                "events_url": core.config.events_url or None,
                 "title": settings.get("widget-title")}
 
 
@@ -158,7 +160,8 @@ class ChatPageResource:
         resp.set_header("Content-Security-Policy",
                         "default-src 'self'; img-src 'self' https: http: data: blob:; "
                         "style-src 'self' 'unsafe-inline'; script-src 'self'; "
-                        f"connect-src 'self' {config['url']}; frame-ancestors 'self'")
+                        f"connect-src 'self' {config['url']} {config['events_url'] or ''}; "
+                        "frame-ancestors 'self'")
         resp.text = PAGES.get_template("chat.html").render(widget_url="/widget.js",
                                                            title=config["title"])
 
