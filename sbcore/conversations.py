@@ -136,10 +136,17 @@ def details(conversation, user):
     }
 
 
+def get_conversation_with_user(conversation_id):
+    """The conversation with its ``user`` loaded in the same query (a join), or None."""
+    return (Conversation.select(Conversation, User).join(User, on=(User.id == Conversation.user))
+            .where(Conversation.id == conversation_id).first())
+
+
 def full_conversation(conversation):
-    user = User.get_by_id(conversation.user_id)
+    """get-conversation's answer (``conversation.user`` is read unless the query that
+    loaded the conversation joined it)."""
     return {"messages": message_rows(Message.select().where(Message.conversation == conversation.id)),
-            "details": details(conversation, user)}
+            "details": details(conversation, conversation.user)}
 
 
 MessageUser = User.alias("mu")
@@ -292,11 +299,21 @@ def add_message(ctx, sender, conversation, text_value, attachments="", payload="
         ctx.hook.sbcore_on_conversation_updated(ctx=ctx, conversation=conversation,
                                                 changes={"status_code": status})
     ctx.hook.sbcore_on_message_sent(ctx=ctx, message=message, conversation=conversation)
-    if sender.user_type not in AGENT_TYPES and sender.user_type != "bot" \
-            and ctx.hook.sbcore_bot_reply.get_hookimpls():
+    if sender.user_type not in AGENT_TYPES and sender.user_type != "bot" and bot_active(ctx):
         core, conversation_id, message_id = ctx.core, conversation.id, message.id
         ctx.after_commit(lambda: bot_reply(core, conversation_id, message_id))
     return message
+
+
+def bot_active(ctx):
+    """Whether a chatbot may be asked to answer: a plugin replies (``sbcore_bot_reply``)
+    and says it is on (``sbcore_bot_active``), or does not say."""
+    hook = ctx.hook
+    replying = {id(impl.plugin) for impl in hook.sbcore_bot_reply.get_hookimpls()}
+    if not replying:
+        return False
+    declaring = {id(impl.plugin) for impl in hook.sbcore_bot_active.get_hookimpls()}
+    return bool(replying - declaring) or any(hook.sbcore_bot_active(ctx=ctx))
 
 
 def bot_may_answer(conversation_id):

@@ -16,7 +16,7 @@ from .models import Setting as SettingRow
 from .plugins import get_plugin_manager
 from .presence import make_presence
 from .registry import collect_functions, collect_list
-from .settings import SettingsStore
+from .settings import STAMP as SETTINGS_STAMP, SettingsStore
 
 log = logging.getLogger("sbcore")
 
@@ -30,7 +30,7 @@ class Context:
         self.core = core
         self.config = core.config
         self.hook = core.pm.hook
-        self.settings = core.settings
+        self.settings = core.settings.view()  # its stamp checked once per call
         self.presence = core.presence
         self.caller_id = caller_id
         self.events_emitted = 0
@@ -118,6 +118,8 @@ class Core:
                     SettingRow.create(name=SECRET_KEY_SETTING,
                                       value=json.dumps(secrets.token_urlsafe(48)))
                     report("generated the secret key")
+                if SettingRow.get_or_none(SettingRow.name == SETTINGS_STAMP) is None:
+                    self.settings.bump()
                 ensure_bot(self.context())
 
     @property
@@ -152,7 +154,7 @@ class Core:
             if setup is not None:
                 setup(ctx)
             return function.fn(ctx, **function.bind(fields))
-        return self.run(call, caller_id, transaction=function.transaction)
+        return self.run(call, caller_id, transaction=function.needs_transaction)
 
     def run(self, fn, caller_id=None, transaction=True):
         """Run ``fn(ctx)`` as a call runs a function: in one transaction (run again when

@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import peewee
-from playhouse.db_url import connect
+from playhouse.db_url import connect, register_database
+from playhouse.pool import PooledMySQLDatabase
 
 database = peewee.DatabaseProxy()
 
@@ -52,6 +53,54 @@ def kind(db=None):
     if isinstance(db, peewee.PostgresqlDatabase):
         return "postgres"
     raise TypeError(f"unsupported database {type(db).__name__}")
+
+
+class PooledMariaDB(PooledMySQLDatabase):
+    """peewee's MySQL pool without two round trips per checkout: it pings a connection
+    only when it has been idle for PING_AFTER seconds (a busy connection is known to be
+    alive; a server that went away meanwhile is seen by the next ping), and rolls back at
+    check-in only when the server says a transaction is open (PyMySQL keeps the server's
+    status flags of the last answer; peewee's pool rolls back always, not finding
+    ``in_transaction`` on a PyMySQL connection)."""
+
+    PING_AFTER = 5.0
+
+    def __init__(self, *args, **kwargs):
+        self._checked_in = {}  # connection key -> monotonic time it came back to the pool
+        super().__init__(*args, **kwargs)
+
+    def _is_closed(self, conn):
+        since = self._checked_in.get(self.conn_key(conn))
+        if since is not None and time.monotonic() - since < self.PING_AFTER:
+            return not conn.open
+        return super()._is_closed(conn)
+
+    def _can_reuse(self, conn):
+        from pymysql.constants import SERVER_STATUS
+        status = getattr(conn, "server_status", None)
+        if status is None:
+            return super()._can_reuse(conn)
+        if status & SERVER_STATUS.SERVER_STATUS_IN_TRANS:
+            try:
+                conn.rollback()
+            except Exception:
+                return False
+        return True
+
+    def _close(self, conn, close_conn=False):
+        key = self.conn_key(conn)
+        if close_conn:
+            self._checked_in.pop(key, None)
+        else:
+            self._checked_in[key] = time.monotonic()
+        super()._close(conn, close_conn)
+
+    def _close_raw(self, conn):
+        self._checked_in.pop(self.conn_key(conn), None)
+        super()._close_raw(conn)
+
+
+register_database(PooledMariaDB, "mysql+pool")
 
 
 def pooled_url(url):

@@ -217,6 +217,11 @@ def core(pm, sb_config):
     if not sb_config.database_url.startswith("sqlite"):
         reset_server_database(instance)
     instance.init(report=lambda line: None)
+    # tests observe the events a call fires through the pull feed (get-events), which
+    # keeps them only while webhooks-feed is on (off by default: no rows nobody reads)
+    with dbmod.connection():
+        instance.settings.set("webhooks-feed", True)
+        instance.settings.current()  # a warm settings cache, as a running server has
     yield instance
     instance.close()
 

@@ -126,7 +126,7 @@ def update_messages_status(ctx, message_ids: IdList, user_id: int | None = None)
     return True
 
 
-@functions("get-new-messages", role=AGENT)
+@functions("get-new-messages", role=AGENT, read=True)
 def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | None = None):
     since = parse_since(datetime)
     if user_id is not None and not Conversation.select().where(
@@ -144,7 +144,7 @@ def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | No
     return rows
 
 
-@functions("get-last-message", role=AGENT)
+@functions("get-last-message", role=AGENT, read=True)
 def get_last_message(ctx, conversation_id: int, exclude_message: str | bool = False,
                      user_id: int | bool = False):
     query = Message.select(Message.message, Message.attachments, Message.payload).where(

@@ -59,7 +59,7 @@ def with_extra(rows, extra):
     return rows
 
 
-@functions("get-user", role=AGENT)
+@functions("get-user", role=AGENT, read=True)
 def get_user(ctx, user_id: int, extra: bool = False):
     user = U.get_user(user_id)
     if user is None:
@@ -71,7 +71,7 @@ def get_user(ctx, user_id: int, extra: bool = False):
     return U.user_full(user, U.details_of([user.id]).get(user.id, []))
 
 
-@functions("get-user-by", role=AGENT)
+@functions("get-user-by", role=AGENT, read=True)
 def get_user_by(ctx, by: str, value: str):
     by = by.strip()
     query = User.select()
@@ -88,7 +88,7 @@ def get_user_by(ctx, by: str, value: str):
             "department": U.department_value(user.department)}
 
 
-@functions("get-user-extra", role=AGENT)
+@functions("get-user-extra", role=AGENT, read=True)
 def get_user_extra(ctx, user_id: int, slug: str | bool = False, default: Json = False):
     if slug:
         U.check_slug(slug)
@@ -107,7 +107,7 @@ def get_user_language(ctx, user_id: int):
     return False
 
 
-@functions("get-users", role=AGENT)
+@functions("get-users", role=AGENT, read=True)
 def get_users(ctx, sorting: list | str | None = None, user_types: list | None = None,
               search: str = "", pagination: int = 0, extra: bool | list = False,
               user_ids: IdList | bool = False):
@@ -130,7 +130,7 @@ def get_users(ctx, sorting: list | str | None = None, user_types: list | None = 
     return with_extra(rows, extra)
 
 
-@functions("get-new-users", role=AGENT)
+@functions("get-new-users", role=AGENT, read=True)
 def get_new_users(ctx, datetime: str):
     since = parse_since(datetime)
     query = User.select().where(U.not_bot())
@@ -175,7 +175,7 @@ def get_users_with_details(ctx, details: list, user_ids: Json = False):
     return result
 
 
-@functions("search-users", role=AGENT)
+@functions("search-users", role=AGENT, read=True)
 def search_users(ctx, search: str):
     condition = U.search_filter(search, newest=U.PAGE_SIZE + 1)
     if condition is None:
@@ -184,7 +184,7 @@ def search_users(ctx, search: str):
                         .order_by(User.id.desc()).limit(U.PAGE_SIZE))
 
 
-@functions("count-users", role=AGENT)
+@functions("count-users", role=AGENT, read=True)
 def count_users(ctx):
     counts = dict(User.select(User.user_type, fn.COUNT(User.id)).where(
         User.user_type.in_(("visitor", "lead", "user"))).group_by(User.user_type).tuples())
