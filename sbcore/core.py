@@ -172,7 +172,10 @@ class Core:
             return value
 
         with dbmod.connection():
-            result = dbmod.in_transaction_retrying(self.database, attempt) if transaction else attempt()
+            # a call with a transaction writes (reads are declared read=True and have none):
+            # on SQLite it queues for the write lock at BEGIN
+            result = dbmod.in_transaction_retrying(self.database, attempt, immediate=True) \
+                if transaction else attempt()
             if ctx.events_emitted:
                 self.outbox_signal.set()
             ctx.run_after_commit()

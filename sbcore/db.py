@@ -151,17 +151,21 @@ def is_retryable(error):
         text in str(error) for text in RETRYABLE)
 
 
-def in_transaction_retrying(database, fn):
+def in_transaction_retrying(database, fn, immediate=False):
     """Run ``fn()`` in a transaction; when the database gives up on it (see
     ``is_retryable``) the transaction, which changed nothing, runs again from the start
-    (a few times, with jitter; on SQLite holding the write lock from the start)."""
+    (a few times, with jitter; on SQLite holding the write lock from the start).
+
+    ``immediate``: on SQLite, take the write lock at BEGIN already on the first attempt
+    (a call that writes: it then waits its turn in SQLite's busy handler instead of
+    reading, losing its snapshot to another writer, sleeping and running again)."""
     sqlite = isinstance(database.obj if isinstance(database, peewee.DatabaseProxy) else database,
                         peewee.SqliteDatabase)
     for attempt in range(BUSY_RETRIES):
         # SQLite: a retry takes the write lock at BEGIN (IMMEDIATE), so that it waits its
         # turn (busy_timeout) instead of losing to the next writer again; first attempts
         # stay deferred so that readers never queue behind writers.
-        lock = ("IMMEDIATE",) if sqlite and attempt and not database.in_transaction() else ()
+        lock = ("IMMEDIATE",) if sqlite and (attempt or immediate) and not database.in_transaction() else ()
         try:
             with database.atomic(*lock):
                 return fn()

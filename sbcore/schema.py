@@ -7,7 +7,7 @@ shipped, a change to those tables is a new numbered migration using the migrator
 from .hooks import hookimpl
 from .migrations import Migration
 from .models import (ARTICLE_MODELS, CHANNEL_MODELS, CONVERSATION_MODELS, CORE_MODELS,
-                     EVENT_MODELS, NOTIFICATION_MODELS, REPORT_MODELS, VISITOR_MODELS,
+                     COUNT_MODELS, EVENT_MODELS, NOTIFICATION_MODELS, REPORT_MODELS, VISITOR_MODELS,
                      AppliedMigration)
 from .search import search_backend
 
@@ -37,10 +37,15 @@ def create_report_tables(database, migrator):
     rebuild_conversation_agents()
 
 
+def create_user_counts(database, migrator):
+    from . import user_counts
+    user_counts.install(database)
+
+
 @hookimpl
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
-            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS)
+            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + COUNT_MODELS)
 
 
 @hookimpl
@@ -61,4 +66,5 @@ def sbcore_register_migrations():
                   database.create_tables(NOTIFICATION_MODELS)),
         Migration("core", 10, "visitor API rate limits", lambda database, migrator:
                   database.create_tables(VISITOR_MODELS)),
+        Migration("core", 50, "user counts by type, kept by triggers", create_user_counts),
     ]

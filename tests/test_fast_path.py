@@ -16,10 +16,15 @@ from sbcore.testing import agents_offline, count_queries
 
 @pytest.fixture
 def other(sb_config, pm, core):
-    """A second Core on the same database: another process, or another host."""
+    """A second Core on the same database, with settings cached apart: another process,
+    or another host. (The models' database proxy stays on the first core's pool, so
+    that one connection serves both in this one process.)"""
     instance = Core(sb_config, pm=pm)
+    own = instance.database
+    dbmod.database.initialize(core.database)
+    instance.database = core.database
     yield instance
-    instance.close()
+    own.close_all()
 
 
 def save(core, name, value):
@@ -164,3 +169,80 @@ def test_the_stamp_row_is_no_setting(core, api):
     with dbmod.connection():
         assert SettingRow.get_or_none(SettingRow.name == S.STAMP) is not None
     assert S.STAMP not in api.ok("get-settings")
+
+
+def test_the_mariadb_pool_pings_only_idle_connections_and_rolls_back_only_open_ones(core, monkeypatch):
+    if dbmod.kind(core.database) != "mysql":
+        pytest.skip("the MariaDB/MySQL pool")
+    import pymysql.connections
+
+    calls = []
+    for name in ("ping", "rollback"):
+        original = getattr(pymysql.connections.Connection, name)
+        monkeypatch.setattr(pymysql.connections.Connection, name,
+                            lambda self, *a, _n=name, _o=original, **k: (calls.append(_n), _o(self, *a, **k))[1])
+    for _ in range(3):
+        with dbmod.connection() as database:
+            database.execute_sql("SELECT 1").fetchone()
+    assert calls == []  # a busy connection: no ping at checkout, no rollback at check-in
+    with dbmod.connection() as database:
+        database.execute_sql("BEGIN")  # left open by a careless caller
+    assert calls == ["rollback"]
+    monkeypatch.setattr(dbmod.PooledMariaDB, "PING_AFTER", 0.0)
+    with dbmod.connection() as database:
+        database.execute_sql("SELECT 1").fetchone()
+    assert calls == ["rollback", "ping"]  # idle too long: pinged before use
+
+
+def true_counts():
+    from peewee import fn
+
+    from sbcore.models import User
+    with dbmod.connection():
+        return dict(User.select(User.user_type, fn.COUNT(User.id)).group_by(User.user_type).tuples())
+
+
+def test_count_users_reads_the_counts_the_triggers_keep(core, api, assert_query_count):
+    from sbcore.models import User
+    ids = [api.ok("add-user", first_name=f"U{n}", user_type=kind)
+           for n, kind in enumerate(["visitor"] * 5 + ["lead"] * 3 + ["user"] * 2)]
+    api.ok("update-user", user_id=ids[0], user_type="user")          # visitor -> user
+    api.ok("update-user-to-lead", user_id=ids[1])                    # visitor -> lead
+    api.ok("delete-user", user_id=ids[5])                            # a lead
+    with dbmod.connection(), core.database.atomic():                 # bulk and by hand
+        User.insert_many([{"first_name": "B", "user_type": "visitor", "token": f"t{n}"}
+                          for n in range(40)]).execute()
+        User.delete().where(User.first_name == "U9").execute()
+    with pytest.raises(RuntimeError), dbmod.connection(), core.database.atomic():
+        User.insert_many([{"first_name": "R", "user_type": "user", "token": f"r{n}"}
+                          for n in range(5)]).execute()
+        raise RuntimeError("rolled back with its counts")
+    truth = true_counts()
+    expected = {kind: str(truth.get(kind, 0)) for kind in ("lead", "user", "visitor")}
+    expected["all"] = str(sum(truth.get(kind, 0) for kind in ("lead", "user", "visitor")))
+    assert expected == {"all": "48", "lead": "3", "user": "2", "visitor": "43"}
+    with dbmod.connection():
+        with assert_query_count(1) as counter:
+            assert core.call("count-users") == expected
+    assert "sb_user_counts" in counter.queries[0] and "sb_users\"" not in counter.queries[0]
+
+
+def test_the_migration_counts_the_users_already_there(core, api):
+    from sbcore import user_counts
+    api.ok("add-user", first_name="Ann", user_type="lead")
+    with dbmod.connection(), core.database.atomic():
+        from sbcore.models import UserCount
+        UserCount.delete().execute()
+        user_counts.install(core.database)  # what migration 50 runs
+    assert api.ok("count-users")["lead"] == "1"
+
+
+def test_on_sqlite_a_writing_call_takes_the_write_lock_at_begin(core, api, monkeypatch):
+    if dbmod.kind(core.database) != "sqlite":
+        pytest.skip("SQLite's lock types")
+    used = []
+    original = core.database.atomic
+    monkeypatch.setattr(core.database, "atomic", lambda *args: (used.append(args), original(*args))[1])
+    api.ok("add-user", first_name="Ann")
+    api.ok("count-users")  # read=True: no transaction at all
+    assert used == [("IMMEDIATE",)]
