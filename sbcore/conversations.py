@@ -93,8 +93,15 @@ def get_conversation(conversation_id):
     return Conversation.get_or_none(Conversation.id == conversation_id)
 
 
-def require_conversation(conversation_id):
-    conversation = get_conversation(conversation_id)
+def require_conversation(conversation_id, lock=False):
+    """The conversation, or 404. ``lock``: for a writer that will add a message, the row
+    locked at once (FOR UPDATE on MariaDB and PostgreSQL; SQLite's writers already hold
+    the database's write lock), so that two writers queue on it instead of each taking a
+    shared lock through the message's foreign key and then deadlocking on the UPDATE."""
+    if lock and dbmod.kind() != "sqlite":
+        conversation = Conversation.select().where(Conversation.id == conversation_id).for_update().first()
+    else:
+        conversation = get_conversation(conversation_id)
     if conversation is None:
         raise not_found("conversation-not-found", f"No conversation has the ID {conversation_id}.")
     return conversation

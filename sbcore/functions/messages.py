@@ -57,7 +57,7 @@ def sbcore_channel_send(ctx, conversation, message, attachments):
 
 def send(ctx, user_id, conversation_id, message, attachments, payload, status):
     sender = U.require_user(user_id)
-    conversation = C.require_conversation(conversation_id)
+    conversation = C.require_conversation(conversation_id, lock=True)
     stored_attachments = C.check_attachments(attachments)
     if not message.strip() and not stored_attachments:
         raise ApiError("empty-message", "A message needs text or attachments.")
