@@ -34,6 +34,9 @@ from .models import ChannelMessage, ChannelUser, Conversation, Message, User
 from .models.users import AGENT_TYPES
 
 log = logging.getLogger("sbcore.channels")
+# a conversation's source as the service that carries it, for error codes and messages
+SOURCE_NAMES = {"wa": "whatsapp", "fb": "messenger", "ig": "instagram", "tg": "telegram", "ln": "line",
+                "vb": "viber", "wc": "wechat", "gb": "gbm", "tw": "twitter", "em": "email", "tx": "sms"}
 
 MEDIA_MAX_BYTES = 25 * 1024 * 1024  # the largest media file a platform's message brings
 MEDIA_FOLDER = "channels"
@@ -323,6 +326,21 @@ def send_after_commit(ctx, sender, conversation, message):
         ctx.after_commit(lambda: deliver(ctx.core, conversation, message))
 
 
+def channel_send(ctx, conversation, message, attachments):
+    """``sbcore_channel_send`` with every failure an ApiError: a plugin's bug or an SDK's
+    own exception is the service's 502 (logged), never a 500."""
+    try:
+        return ctx.hook.sbcore_channel_send(ctx=ctx, conversation=conversation, message=message,
+                                            attachments=attachments)
+    except ApiError:
+        raise
+    except Exception as error:
+        log.exception("sending through %s failed (conversation %s)", conversation.source, conversation.id)
+        service = SOURCE_NAMES.get(conversation.source, conversation.source)
+        raise ApiError(f"{service}-error", f"sending through {service} failed: {type(error).__name__}",
+                       502) from None
+
+
 def deliver(core, conversation, message):
     """Send a stored message through ``sbcore_channel_send``; the platform's message ids
     it answers are recorded (so that echoes and status updates find the message), a
@@ -330,8 +348,7 @@ def deliver(core, conversation, message):
     ctx = core.context()
     text = translated(ctx, conversation, message)
     try:
-        result = ctx.hook.sbcore_channel_send(ctx=ctx, conversation=conversation, message=text,
-                                              attachments=C.attachment_list(message.attachments))
+        result = channel_send(ctx, conversation, text, C.attachment_list(message.attachments))
     except ApiError as error:
         mark_failed(core, message.id, error.code, error.message)
         raise

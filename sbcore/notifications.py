@@ -137,9 +137,15 @@ def deliver_push(ctx, recipient_id, data):
     url = f"{ctx.config.public_url}/?conversation={data['conversation_id']}" \
         if data.get("conversation_id") else ""
     try:
-        push.send_push(ctx, [data["to"]], data["subject"][:100], text_of(data)[:1000], url)
+        answer = push.send_push(ctx, [data["to"]], data["subject"][:100], text_of(data)[:1000], url)
     except ApiError as error:
         raise service_failure(error)
+    if answer is False:  # switched off since the row was queued: nothing went out
+        raise DeliveryError("push notifications are off", permanent=True)
+    if isinstance(answer, dict) and "id" in answer and not answer["id"]:
+        # OneSignal answers an empty id when no device of the recipient is reachable
+        raise DeliveryError(f"onesignal reached no device: {answer.get('errors') or 'no subscribers'}",
+                            permanent=True)
 
 
 CHANNELS = {

@@ -149,6 +149,17 @@ def call_service(config, method, url, service, error_message=None, **kwargs):
     return response
 
 
+def service_json(config, method, url, service, error_message=None, **kwargs):
+    """``call_service`` for an API that answers a JSON object: a 2xx that is not one (an
+    HTML error page from a proxy, a truncated body) is the service's failure, a 502."""
+    response = call_service(config, method, url, service, error_message=error_message, **kwargs)
+    body = json_body(response)
+    if not isinstance(body, dict):
+        raise ApiError(f"{service}-error", f"{service} answered {response.status_code} without a JSON "
+                       f"object: {response.text[:200]!r}", 502, remote_status=response.status_code)
+    return body
+
+
 def json_body(response):
     """The JSON body of ``response``, or None when it has none."""
     try:

@@ -13,6 +13,7 @@ that is neither the conversation's user nor an agent, opens a new conversation (
 IMAP is network: nothing here runs inside a transaction while the server is asked."""
 
 import email
+import hashlib
 import email.policy
 import imaplib
 import logging
@@ -24,6 +25,7 @@ from email.utils import parseaddr
 from html.parser import HTMLParser
 
 from mailparser_reply import EmailReplyParser
+from peewee import IntegrityError
 
 from . import conversations as C
 from . import db as dbmod
@@ -33,9 +35,9 @@ from .errors import ApiError
 from .functions.utilities import extension_allowed
 from .hooks import hookimpl
 from .db import utcnow
-from .models import Conversation, JobRun, User
+from .models import Conversation, PipedEmail, User
 from .settings import Setting
-from .worker import Job, claim
+from .worker import Job, claim, release
 
 log = logging.getLogger("sbcore.piping")
 TIMEOUT = 30.0
@@ -44,6 +46,8 @@ MAX_ATTACHMENT = 20_000_000      # bytes; larger attachments are left out
 REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "ja", "zh"]
 ADDRESS_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
 JOB = "email-piping"
+MAX_FAILURES = 5                 # failed runs before an email is quarantined
+QUARANTINE = "sbcore-quarantine"
 
 
 @hookimpl
@@ -57,6 +61,8 @@ def sbcore_register_settings():
         Setting("imap-username", "text", "", "The IMAP login."),
         Setting("imap-password", "password", "", "The IMAP password."),
         Setting("imap-mailbox", "text", "INBOX", "The mailbox (folder) email piping reads."),
+        Setting("imap-quarantine-mailbox", "text", QUARANTINE, "Where email piping moves an email that "
+                f"failed to store {MAX_FAILURES} times (created when missing)."),
     ]
 
 
@@ -82,12 +88,16 @@ def run(ctx, force=False):
                        "imap-host (and imap-port, imap-security, imap-username, imap-password) "
                        "with save-settings.", 400)
     job = Job(JOB, 60, run_job, transaction=False)
-    if not claim(job, time.time()) and not force:
-        return False
+    owner = claim(job, time.time(), force=force)
+    if owner is None:
+        if not force:
+            return False
+        raise ApiError("email-piping-running", "Email piping is reading the mailbox in another run; "
+                       "try again when it has finished.", 409)
     try:
         pipe(ctx, errors=True)
     finally:
-        JobRun.update(last_run=utcnow(), lease_until=0, lease_owner="").where(JobRun.name == JOB).execute()
+        release(job, owner)
     return True
 
 
@@ -117,7 +127,9 @@ def quote_mailbox(name):
 
 
 def pipe(ctx, errors=False):
-    """Read the unseen emails, store each, mark it seen; answers how many were stored.
+    """Read the unseen emails, store each once, mark it seen; answers how many were
+    stored. An email that fails to store stays unseen and is tried again on the next
+    run; after ``MAX_FAILURES`` it is moved to the quarantine mailbox.
     With ``errors``, an IMAP failure is ApiError imap-error 502 (else logged)."""
     stored = 0
     try:
@@ -129,12 +141,13 @@ def pipe(ctx, errors=False):
                 raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
                 if status != "OK" or raw is None:
                     continue
-                try:
-                    if dbmod.in_transaction_retrying(ctx.core.database, lambda: store(ctx, raw)):
-                        stored += 1
-                except Exception:  # one bad email never blocks the mailbox; it stays there, seen
-                    log.exception("email %s could not be stored; marked seen and left", uid)
-                client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+                outcome = pipe_one(ctx, raw)
+                if outcome == "stored":
+                    stored += 1
+                if outcome == "quarantine":
+                    quarantine(ctx, client, uid)
+                elif outcome != "retry":
+                    client.uid("STORE", uid, "+FLAGS", "(\\Seen)")
         finally:
             try:
                 client.logout()
@@ -147,6 +160,75 @@ def pipe(ctx, errors=False):
     if stored:
         ctx.core.outbox_signal.set()
     return stored
+
+
+def email_key(raw):
+    """The email's Message-ID, else the SHA-256 of its bytes: the same email read twice
+    (two runs, a copy left unseen) has the same key."""
+    found = re.search(rb"^message-id:[ \t]*(.+(?:\r?\n[ \t].*)*)", raw[:65536], re.IGNORECASE | re.MULTILINE)
+    value = " ".join(found.group(1).decode("utf-8", "replace").split()) if found else ""
+    if value and len(value) <= 180:
+        return "mid:" + value
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def pipe_one(ctx, raw):
+    """Store one email once: "stored", "skipped" (nothing to store, or stored before),
+    "retry" (it failed; left unseen) or "quarantine" (it failed too often)."""
+    key = email_key(raw)
+    database = ctx.core.database
+
+    def attempt():
+        row = PipedEmail.get_or_none(PipedEmail.key == key)
+        if row is not None and row.stored:
+            return "skipped"
+        message = store(ctx, raw)
+        # the unique key makes a concurrent run's copy fail here and roll back whole
+        if row is None:
+            PipedEmail.create(key=key, stored=True)
+        else:
+            PipedEmail.update(stored=True, updated=utcnow()).where(
+                (PipedEmail.id == row.id) & (PipedEmail.stored == False)).execute()  # noqa: E712
+        return "stored" if message is not None else "skipped"
+
+    try:
+        return dbmod.in_transaction_retrying(database, attempt)
+    except IntegrityError:
+        return "skipped"  # another run stored it in the meantime
+    except Exception as error:  # one bad email never blocks the mailbox
+        log.exception("email %s could not be stored", key)
+        failures = count_failure(database, key, f"{type(error).__name__}: {error}")
+        return "quarantine" if failures >= MAX_FAILURES else "retry"
+
+
+def count_failure(database, key, error):
+    def write():
+        row = PipedEmail.get_or_none(PipedEmail.key == key)
+        if row is None:
+            PipedEmail.create(key=key, failures=1, last_error=error[:500])
+            return 1
+        PipedEmail.update(failures=PipedEmail.failures + 1, last_error=error[:500], updated=utcnow()).where(
+            PipedEmail.id == row.id).execute()
+        return row.failures + 1
+    try:
+        return dbmod.in_transaction_retrying(database, write)
+    except IntegrityError:
+        return 1
+
+
+def quarantine(ctx, client, uid):
+    """Move an email that keeps failing out of the way: copied to the quarantine
+    mailbox (created when missing), then deleted from the one piping reads."""
+    folder = quote_mailbox(ctx.settings.get("imap-quarantine-mailbox") or QUARANTINE)
+    client.create(folder)  # "already exists" is a NO answer, not an exception
+    status, data = client.uid("COPY", uid, folder)
+    if status != "OK":
+        log.error("email %s could not be quarantined: %s", uid, data)
+        client.uid("STORE", uid, "+FLAGS", "(\\Seen)")  # never retried forever
+        return
+    client.uid("STORE", uid, "+FLAGS", "(\\Deleted \\Seen)")
+    client.expunge()
+    log.warning("email %s failed %d times and was moved to %s", uid, MAX_FAILURES, folder)
 
 
 # --- one email ---

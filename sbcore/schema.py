@@ -7,7 +7,8 @@ shipped, a change to those tables is a new numbered migration using the migrator
 from .hooks import hookimpl
 from .migrations import Migration
 from .models import (ARTICLE_MODELS, CHANNEL_MODELS, CONVERSATION_MODELS, CORE_MODELS,
-                     COUNT_MODELS, EVENT_MODELS, NOTIFICATION_MODELS, REPORT_MODELS, VISITOR_MODELS,
+                     COUNT_MODELS, EVENT_MODELS, NOTIFICATION_MODELS, PIPING_MODELS, REPORT_MODELS,
+                     VISITOR_MODELS,
                      AppliedMigration)
 from .search import search_backend
 
@@ -45,7 +46,7 @@ def create_user_counts(database, migrator):
 @hookimpl
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
-            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + COUNT_MODELS)
+            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + PIPING_MODELS + COUNT_MODELS)
 
 
 @hookimpl
@@ -67,4 +68,6 @@ def sbcore_register_migrations():
         Migration("core", 10, "visitor API rate limits", lambda database, migrator:
                   database.create_tables(VISITOR_MODELS)),
         Migration("core", 50, "user counts by type, kept by triggers", create_user_counts),
+        Migration("core", 90, "piped emails by Message-ID (stored once; failures counted)",
+                  lambda database, migrator: database.create_tables(PIPING_MODELS, safe=True)),
     ]

@@ -6,6 +6,7 @@ runs every registered job on its interval. A job is claimed with a lease in
 
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
@@ -57,8 +58,17 @@ def claim_due(model, now, owner, limit, lease):
     return list(model.select().where(model.id.in_(claimed)).order_by(model.id)) if claimed else []
 
 
-def claim(job, now, owner=OWNER):
-    """Take the job's lease if it is due and free; True when this worker got it."""
+def new_owner():
+    """A lease owner unique to one run: two runs in one process (the inline worker's
+    thread and a forced run in a request) are two owners."""
+    return f"{OWNER[:48]}:{secrets.token_hex(6)}"  # fits lease_owner's 64 characters
+
+
+def claim(job, now, owner=None, force=False):
+    """Take the job's lease if it is due (or ``force``) and free; answers the owner
+    that holds it now (pass it to ``release``), or None. ``force`` skips the interval,
+    never another run's lease."""
+    owner = owner or new_owner()
     row = JobRun.get_or_none(JobRun.name == job.name)
     if row is None:
         try:
@@ -67,11 +77,18 @@ def claim(job, now, owner=OWNER):
         except dbmod.peewee.IntegrityError:
             pass
         row = JobRun.get(JobRun.name == job.name)
-    if row.last_run is not None and (utcnow() - row.last_run).total_seconds() < job.interval:
-        return False
+    if not force and row.last_run is not None and (utcnow() - row.last_run).total_seconds() < job.interval:
+        return None
     taken = JobRun.update(lease_until=now + job.lease, lease_owner=owner).where(
         (JobRun.name == job.name) & (JobRun.lease_until < now)).execute()
-    return taken == 1
+    return owner if taken == 1 else None
+
+
+def release(job, owner):
+    """End a run: record it and free the lease, only if ``owner`` still holds it (a
+    run that outlived its lease must not free the next run's)."""
+    JobRun.update(last_run=utcnow(), lease_until=0, lease_owner="").where(
+        (JobRun.name == job.name) & (JobRun.lease_owner == owner)).execute()
 
 
 def run_due_jobs(core, force=False):
@@ -79,7 +96,8 @@ def run_due_jobs(core, force=False):
     ran = []
     for job in collect_list(core.pm, "sbcore_register_jobs", key=lambda j: j.name):
         with dbmod.connection():
-            if not claim(job, time.time()) and not force:
+            owner = claim(job, time.time(), force=force)
+            if owner is None:
                 continue
             try:
                 if job.transaction:
@@ -90,8 +108,7 @@ def run_due_jobs(core, force=False):
             except Exception:  # one failing job never stops the others
                 log.exception("job %s failed", job.name)
             finally:
-                JobRun.update(last_run=utcnow(), lease_until=0, lease_owner="").where(
-                    JobRun.name == job.name).execute()
+                release(job, owner)
     return ran
 
 
@@ -117,10 +134,11 @@ def run_forever(core, stop=None, tick=1.0):
         core.outbox_signal.wait(tick)
 
 
-def start_inline(core):
-    """The inline worker thread of a server process (``SB_WORKER=inline``)."""
+def start_inline(core, tick=1.0):
+    """The inline worker thread of a server process (``SB_WORKER=inline``); between
+    ticks it sleeps until a commit that wrote events wakes it."""
     stop = threading.Event()
-    thread = threading.Thread(target=run_forever, args=(core, stop, 1.0),
+    thread = threading.Thread(target=run_forever, args=(core, stop, tick),
                               name="sbcore-worker", daemon=True)
     thread.start()
     stop.thread = thread  # set() then thread.join() to stop it cleanly

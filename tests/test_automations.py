@@ -3,11 +3,14 @@
 from datetime import date, datetime, timezone
 
 import pytest
+import time_machine
 
 from sbcore import automations as A
 from sbcore.testing import assert_shape, reference_example
 
-TODAY = datetime.now(timezone.utc).date()
+# the day the tests that depend on "today" run on (a fake clock: a run past midnight is no failure)
+TODAY = date(2026, 11, 25)
+ON_TODAY = time_machine.travel(datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc), tick=True)
 
 
 def ddmmyyyy(day):
@@ -85,6 +88,7 @@ def test_conditions_on_the_server():
     assert A.evaluate([["website", "contains", "x"]], now=now) == ([["website", "contains", "x"]], "")
 
 
+@ON_TODAY
 def test_validate(api, saved, italian):
     assert api.ok("automations-validate", automation={"id": "expired"}) is False
     answer = api.ok("automations-validate", automation={"id": "onpage"})
@@ -98,6 +102,7 @@ def test_validate(api, saved, italian):
     assert api.call("automations-validate", automation={"id": "ghost"}).status == 404
 
 
+@ON_TODAY
 def test_run_sends_a_message_once_per_repeat(api, saved, italian):
     repeat_id = TODAY.strftime("%Y-%m-%d")
     assert api.ok("automations-is-sent", user_id=italian, automation={"id": "welcome"},

@@ -339,3 +339,24 @@ def test_a_channel_route_without_falcon(app):
     assert client.simulate_post("/channels/post-only").status_code == 202
     too_big = b"x" * (channels.REQUEST_MAX_BYTES + 1)
     assert client.simulate_post("/channels/viber/acme", body=too_big, headers={"X-Secret": "s"}).status_code == 413
+
+
+def test_a_plugin_exception_is_the_services_502_and_the_failure_stays(api, viber, visitor, agent,
+                                                                      open_conversation):
+    cid = open_conversation(visitor, source="vb")
+    viber.fail = RuntimeError("the SDK broke")
+    result = api.call("send-message", user_id=agent, conversation_id=cid, message="Still there?")
+    assert (result.status, result.response) == (502, "viber-error")
+    assert "RuntimeError" in result.json["message"] and "SDK" not in result.json["message"]
+    message = api.ok("get-conversation", conversation_id=cid)["messages"][-1]
+    assert message["message"] == "Still there?"
+    assert json.loads(message["payload"])["delivery"]["code"] == "viber-error"
+    result = api.call("messaging-platforms-send-message", conversation_id=cid, message="again")
+    assert (result.status, result.response) == (502, "viber-error")
+
+
+def test_messaging_platforms_send_message_on_a_ticket_emails_its_user_or_says_why(
+        api, core, visitor, open_conversation):
+    cid = open_conversation(visitor, source="tk")
+    result = api.call("messaging-platforms-send-message", conversation_id=cid, message="About your ticket")
+    assert (result.status, result.response) == (400, "email-not-configured")

@@ -1,5 +1,6 @@
 """Conversations: opening, the inbox, a user's conversations, routing, "new since"."""
 
+from datetime import datetime, timedelta
 
 from sbcore.models import Conversation
 from sbcore.testing import assert_shape, reference_example
@@ -45,10 +46,13 @@ def test_missing_conversation_answer(api, visitor, agent, open_conversation):
     assert api.ok("get-conversation", conversation_id=cid, user_id=agent) == missing
 
 
-def test_inbox_excludes_archive_and_trash_and_orders_by_activity(api, visitor, open_conversation):
-    live, archived, trashed, older = (open_conversation(visitor) for _ in range(4))
+def test_inbox_excludes_archive_and_trash_and_orders_by_activity(api, visitor, open_conversation, backdate):
+    older, live, archived, trashed = (open_conversation(visitor) for _ in range(4))
     api.ok("update-conversation-status", conversation_id=archived, status_code=3)
     api.ok("update-conversation-status", conversation_id=trashed, status_code=4)
+    for age, cid in enumerate((live, older), start=1):  # older: the oldest, and last in the inbox
+        backdate(Conversation, cid, last_update_time=datetime.utcnow() - timedelta(hours=age))
+    assert [r["conversation_id"] for r in api.ok("get-conversations")] == [str(live), str(older)]
     api.ok("send-message", user_id=visitor, conversation_id=older, message="bump")
     inbox = api.ok("get-conversations")
     ids = [row["conversation_id"] for row in inbox]

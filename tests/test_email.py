@@ -495,6 +495,16 @@ def test_messaging_platforms_send_message_to_an_email_conversation(api, core, ma
     assert snapshot() == before
 
 
+def test_messaging_platforms_send_message_to_a_ticket_emails_its_user(api, core, mailer, ann,
+                                                                      open_conversation):
+    cid = open_conversation(ann, source="tk", title="Ticket 7")
+    assert api.ok("messaging-platforms-send-message", conversation_id=cid, message="We fixed it") is True
+    deliver(core)
+    [message] = mailer.messages()
+    assert message["To"] == "ann@example.com" and message["Subject"].startswith("Ticket 7")
+    assert "We fixed it" in parts(message)[0]
+
+
 def test_email_automations_are_sent(api, core, mailer, ann, visitor):
     api.ok("automations-save", automations={"emails": [
         {"id": "mail1", "name": "Mail", "message": "Hello <friend>", "subject": "Welcome", "conditions": []}]})

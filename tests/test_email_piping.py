@@ -14,7 +14,7 @@ import pytest
 
 from sbcore import db as dbmod
 from sbcore import mail
-from sbcore.models import Conversation, Message, User
+from sbcore.models import Conversation, Message, PipedEmail, User
 
 USER, PASSWORD = "piper", "pipe-pass"
 
@@ -313,3 +313,66 @@ def test_starttls_with_a_verified_certificate(api, core, tmp_path, monkeypatch):
             assert Message.select().where(Message.message == "over STARTTLS").count() == 1
     finally:
         stop_pymap(process)
+
+
+def test_an_email_that_fails_to_store_stays_unseen_then_is_quarantined(api, core, mailbox, ann, monkeypatch):
+    from sbcore import piping
+    real_store, calls = piping.store, []
+
+    def failing(ctx, raw):
+        calls.append(1)
+        raise RuntimeError("the database hiccuped")
+    monkeypatch.setattr(piping, "store", failing)
+    mailbox.put(email_from("ann@example.com", "help@example.com", "Broken", "Please store me",
+                           Message_ID="<broken-1@example.com>"))
+    for run in range(1, piping.MAX_FAILURES):
+        assert api.ok("email-piping", force=True) is True
+        assert mailbox.unseen() == 1, f"run {run} lost the email"  # left for the next run
+    monkeypatch.setattr(piping, "store", real_store)
+    mailbox.put(email_from("ann@example.com", "help@example.com", "Fine", "Store me too"))
+    monkeypatch.setattr(piping, "store", lambda ctx, raw: failing(ctx, raw) if b"broken-1" in raw
+                        else real_store(ctx, raw))
+    assert api.ok("email-piping", force=True) is True  # the fifth failure: quarantined
+    assert len(calls) == piping.MAX_FAILURES
+    assert mailbox.unseen() == 0
+    client = mailbox.client()
+    status, data = client.select('"sbcore-quarantine"')
+    assert status == "OK" and int(data[0]) >= 1
+    status, data = client.search(None, 'HEADER Message-ID "broken-1@example.com"')
+    assert data[0].split(), "the failed email is in the quarantine mailbox"
+    client.logout()
+    with dbmod.connection():
+        assert Message.select().where(Message.message == "Store me too").count() == 1
+        row = PipedEmail.get(PipedEmail.key == "mid:<broken-1@example.com>")
+    assert (row.stored, row.failures) == (False, piping.MAX_FAILURES) and "hiccuped" in row.last_error
+
+
+def test_each_email_is_stored_once_by_its_message_id(api, core, mailbox, ann):
+    copy = email_from("ann@example.com", "help@example.com", "Twice", "Only once please",
+                      Message_ID="<twice@example.com>")
+    mailbox.put(copy)
+    mailbox.put(copy)  # a copy left unseen, or a second run reading the same mail
+    assert api.ok("email-piping", force=True) is True
+    assert mailbox.unseen() == 0
+    mailbox.put(copy)
+    assert api.ok("email-piping", force=True) is True
+    with dbmod.connection():
+        assert Message.select().where(Message.message == "Only once please").count() == 1
+
+
+def test_a_forced_run_never_overlaps_a_running_one(api, core, mailbox, ann, snapshot):
+    from sbcore.models import JobRun
+    from sbcore.worker import Job, claim, release
+    job = Job("email-piping", 60, None)
+    with dbmod.connection():
+        owner = claim(job, time.time(), force=True)
+    mailbox.put(email_from("ann@example.com", "help@example.com", "Busy", "Wait for me"))
+    before = snapshot()
+    result = api.call("email-piping", force=True)
+    assert (result.status, result.response) == (409, "email-piping-running")
+    assert mailbox.unseen() == 1 and snapshot() == before
+    with dbmod.connection():
+        assert JobRun.get(JobRun.name == "email-piping").lease_owner == owner
+        release(job, owner)
+    assert api.ok("email-piping", force=True) is True
+    assert mailbox.unseen() == 0

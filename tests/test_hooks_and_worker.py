@@ -15,7 +15,7 @@ from sbcore.errors import StartupError
 from sbcore.models import JobRun
 from sbcore.plugins import get_plugin_manager
 from sbcore.registry import collect_list
-from sbcore.worker import Job, claim, run_due_jobs, start_inline
+from sbcore.worker import Job, claim, release, run_due_jobs, start_inline
 
 
 class Recorder:
@@ -166,9 +166,34 @@ def test_a_job_lease_is_held_by_one_worker(core):
     job = Job("leased", 0, lambda ctx: None, lease=60)
     with dbmod.connection():
         now = time.time()
-        assert claim(job, now, owner="a") is True
-        assert claim(job, now, owner="b") is False
-        assert claim(job, now + 61, owner="b") is True  # an expired lease is taken over
+        assert claim(job, now, owner="a") == "a"
+        assert claim(job, now, owner="b") is None
+        assert claim(job, now, owner="c", force=True) is None  # force skips the interval, not a lease
+        assert claim(job, now + 61, owner="b") == "b"  # an expired lease is taken over
+        release(job, "a")  # the run that lost its lease cannot free the one that took it over
+        assert JobRun.get(JobRun.name == "leased").lease_owner == "b"
+        release(job, "b")
+        row = JobRun.get(JobRun.name == "leased")
+        assert (row.lease_owner, row.lease_until) == ("", 0) and row.last_run is not None
+
+
+def test_a_forced_run_never_overlaps_a_running_one(core):
+    runs = []
+
+    class Jobs:
+        @hookimpl
+        def sbcore_register_jobs(self):
+            return [Job("slow-one", 3600, lambda ctx: runs.append(1))]
+    core.pm.register(Jobs())
+    with dbmod.connection():
+        owner = claim(Job("slow-one", 3600, None), time.time())
+    assert "slow-one" not in run_due_jobs(core, force=True)
+    assert runs == []
+    with dbmod.connection():
+        assert JobRun.get(JobRun.name == "slow-one").lease_owner == owner  # still the running one's
+        release(Job("slow-one", 3600, None), owner)
+    assert "slow-one" in run_due_jobs(core, force=True)  # forced: the interval does not count
+    assert runs == [1]
 
 
 def test_a_failing_job_does_not_stop_the_others(core):
@@ -224,4 +249,3 @@ def test_falcon_is_only_imported_by_the_web_layer():
                  if "import falcon" in p.read_text() and p.parts[-2] != "web"
                  and p.name != "testing.py"]
     assert offenders == []
-    assert falcon  # the web layer's dependency is installed

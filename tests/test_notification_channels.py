@@ -134,3 +134,45 @@ def test_sms_automations_are_texted_as_written(api, core, services, people, snap
     api.ok("save-settings", settings={"sms": {"sms-active": False}})
     result = api.call("automations-run", automation={"id": "sms1"}, user_id=agent)
     assert (result.status, result.response) == (400, "sms-not-active")
+
+
+def queue_a_push(api, core, people, open_conversation):
+    agent, user = people
+    api.ok("save-settings", settings={"notifications-sms": False})
+    cid = open_conversation(user)
+    agents_offline(core)
+    assert "push" in api.ok("send-message", user_id=user, conversation_id=cid, message="hello")["notifications"]
+
+
+def notification_rows():
+    from sbcore import db as dbmod
+    from sbcore.models import Notification
+    with dbmod.connection():
+        return [(n.channel, n.status, n.last_error) for n in Notification.select().order_by(Notification.id)]
+
+
+def test_a_push_queued_before_push_was_switched_off_fails_for_good(api, core, services, people,
+                                                                     open_conversation):
+    queue_a_push(api, core, people, open_conversation)
+    api.ok("save-settings", settings={"push-notifications": {"push-notifications-active": False}})
+    assert notifications.deliver_pending(core) == (0, 2)
+    assert len(services.calls) == 0
+    rows = notification_rows()
+    assert [(channel, status) for channel, status, _ in rows] == [("push", notifications.FAILED)] * 2
+    assert all("off" in error for _, _, error in rows)
+    assert notifications.deliver_pending(core) == (0, 0)  # never retried
+
+
+def test_a_onesignal_answer_that_reached_nobody_is_a_failure(api, core, services, people,
+                                                             open_conversation):
+    api.ok("save-settings", settings={"push-notifications": {
+        "push-notifications-active": True, "push-notifications-provider": "onesignal",
+        "push-notifications-id": "app-1", "push-notifications-key": "key"}})
+    queue_a_push(api, core, people, open_conversation)
+    services.post("https://api.onesignal.com/notifications",
+                  json={"id": "", "errors": ["All included players are not subscribed"]})
+    assert notifications.deliver_pending(core) == (0, 2)
+    rows = notification_rows()
+    assert {status for _, status, _ in rows} == {notifications.FAILED}
+    assert "not subscribed" in rows[0][2]
+    assert "email-sent" not in [e["function"] for e in api.ok("get-events")["events"]]

@@ -16,7 +16,7 @@ def add_users(count, prefix):
                                 for i in ids]).execute()
         from sbcore.users import reindex
         reindex(ids)
-    assert start >= 0
+    assert len(ids) == count and User.select().count() == start + count
     return ids
 
 

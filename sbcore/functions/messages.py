@@ -236,10 +236,9 @@ def messaging_platforms_send_message(ctx, conversation_id: int, message: str = "
     C.check_attachments(attachments)
     if not conversation.source:
         return False  # a web chat: the message is already where the user reads it
-    if conversation.source == "em":
+    if conversation.source in ("em", "tk"):  # a ticket's user is answered by email, as Support Board does
         return send_by_email(ctx, conversation, message, C.attachment_list(C.check_attachments(attachments)))
-    result = ctx.hook.sbcore_channel_send(ctx=ctx, conversation=conversation, message=message,
-                                          attachments=attachments or [])
+    result = channels.channel_send(ctx, conversation, message, attachments or [])
     if result is None:
         raise ApiError("channel-not-available", f"No installed plugin sends messages to the source "
                        f"'{conversation.source}'.", 400)

@@ -37,3 +37,18 @@ class RateHit(BaseModel):
     class Meta:
         table_name = "sb_rate_hits"
         indexes = ((("key", "time"), False),)
+
+
+class PipedEmail(BaseModel):
+    """An email that email piping has read, by its Message-ID (or the hash of the
+    raw email when it has none): stored once (the unique key), or counted failures
+    until it is quarantined."""
+
+    key = pw.CharField(max_length=191, unique=True)
+    stored = pw.BooleanField(default=False)
+    failures = pw.IntegerField(default=0)
+    last_error = pw.CharField(max_length=500, default="")
+    updated = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sb_piped_emails"

@@ -35,8 +35,8 @@ class MessagingApi:
         return {"Authorization": f"Bearer {self.token}"}
 
     def call(self, method, url, **kwargs):
-        return outbound.call_service(self.core.config, method, url, SERVICE, error_message=line_error,
-                                     headers=self.auth_headers(), **kwargs).json()
+        return outbound.service_json(self.core.config, method, url, SERVICE, error_message=line_error,
+                                     headers=self.auth_headers(), **kwargs)
 
     def push(self, to, messages):
         """``POST /v2/bot/message/push`` (at most five messages): answers

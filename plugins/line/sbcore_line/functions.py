@@ -73,7 +73,11 @@ def send(core, to, text, attachments):
     client = api(core)
     sent = []
     for start in range(0, len(messages), PUSH_MAX):
-        sent += client.push(to, messages[start:start + PUSH_MAX]).get("sentMessages") or []
+        answer = client.push(to, messages[start:start + PUSH_MAX])
+        if not isinstance(answer.get("sentMessages"), list):
+            raise ApiError("line-error", "line answered without sentMessages: the messages may not have "
+                           "been sent.", 502)
+        sent += answer["sentMessages"]
     return {"sentMessages": sent}
 
 

@@ -129,6 +129,15 @@ def test_a_line_error_is_a_502_with_its_details(api, configured):
     assert "invalid token" in result.json["message"] and TOKEN not in result.json["message"]
 
 
+@responses.activate
+@pytest.mark.parametrize("answer", [{"body": "<html>Bad gateway</html>"}, {"json": {}},
+                                    {"json": {"sentMessages": None}}])
+def test_a_2xx_that_is_not_a_push_answer_is_a_502(api, configured, answer):
+    responses.post(f"{API}/v2/bot/message/push", status=200, **answer)
+    result = api.call("line-send-message", line_id=USER, message="Hello!")
+    assert (result.status, result.response) == (502, "line-error")
+
+
 def test_not_configured_and_bad_arguments(api, core):
     result = api.call("line-send-message", line_id=USER, message="Hello!")
     assert (result.status, result.response) == (400, "line-not-active")

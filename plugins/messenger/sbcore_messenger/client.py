@@ -19,8 +19,8 @@ class PageApi:
         self.base = outbound.service_url(core, SERVICE, "messenger-url")
 
     def call(self, method, url, **kwargs):
-        return outbound.call_service(self.core.config, method, url, SERVICE, error_message=meta_error,
-                                     headers={"Authorization": f"Bearer {self.token}"}, **kwargs).json()
+        return outbound.service_json(self.core.config, method, url, SERVICE, error_message=meta_error,
+                                     headers={"Authorization": f"Bearer {self.token}"}, **kwargs)
 
     def send(self, body):
         """``POST /{page-id}/messages`` (the Send API): ``{"recipient_id", "message_id"}``."""

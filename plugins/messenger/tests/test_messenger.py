@@ -132,6 +132,14 @@ def test_a_send_api_error_is_a_502_with_its_message(api, configured):
     assert "(#100) No matching user found" in result.json["message"]
 
 
+@responses.activate
+def test_a_2xx_that_is_not_json_is_a_502(api, configured):
+    responses.post(f"{GRAPH}/{PAGE_ID}/messages", body="<html>Bad gateway</html>", status=200)
+    result = api.call("messenger-send-message", psid=PSID, facebook_page_id=PAGE_ID, message="Hello!")
+    assert (result.status, result.response) == (502, "messenger-error")
+    assert "without a JSON object" in result.json["message"]
+
+
 def test_not_configured_and_bad_arguments(api):
     result = api.call("messenger-send-message", psid=PSID, facebook_page_id=PAGE_ID, message="Hello!")
     assert (result.status, result.response) == (400, "messenger-not-active")

@@ -6,6 +6,7 @@ from sbcore import BaseModel
 from sbcore.db import utcnow
 from sbcore.migrations import Migration
 from sbcore.models import Conversation, Message, User
+from sbcore.models.events import LeasedRow
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 
@@ -23,25 +24,31 @@ class SlackChannel(BaseModel):
         table_name = "sb_slack_channels"
 
 
-class SlackOutbox(BaseModel):
+class SlackOutbox(LeasedRow):
     """A user's message to post in its conversation's Slack channel: written by the
     ``sbcore_on_message_sent`` hook in the message's transaction, sent by the worker
-    (``status`` pending → sent, or failed after 24 hours of retries)."""
+    (``status`` pending → sent, or failed after 24 hours of retries). Rows are leased
+    to one worker at a time, as the core's outboxes are (``sbcore.worker.claim_due``)."""
 
     message = pw.ForeignKeyField(Message, unique=True, on_delete="CASCADE")
-    status = pw.CharField(max_length=16, default=PENDING)
-    attempts = pw.IntegerField(default=0)
-    created_ts = pw.DoubleField()
-    next_attempt = pw.DoubleField(default=0)
-    last_error = pw.TextField(default="")
 
     class Meta:
         table_name = "sb_slack_outbox"
-        indexes = ((("status", "next_attempt"), False),)
 
 
 MODELS = [SlackChannel, SlackOutbox]
+def add_leases(database, migrator):
+    """The outbox rows gain the lease columns of the core's outboxes (a table made by
+    migration 1 from today's model has them already)."""
+    from playhouse.migrate import migrate
+    present = {column.name for column in database.get_columns(SlackOutbox._meta.table_name)}
+    wanted = [name for name in ("created", "lease_until", "lease_owner") if name not in present]
+    migrate(*(migrator.add_column(SlackOutbox._meta.table_name, name, SlackOutbox._meta.fields[name])
+              for name in wanted))
+
+
 MIGRATIONS = [
     Migration("slack", 1, "Slack channels of conversations; the outbox of users' messages",
               lambda database, migrator: database.create_tables(MODELS)),
+    Migration("slack", 2, "leases on the outbox of users' messages", add_leases),
 ]

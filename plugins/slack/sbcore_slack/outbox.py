@@ -12,7 +12,8 @@ from sbcore import conversations as C
 from sbcore.models import Message, User
 from sbcore.models.users import AGENT_TYPES
 from sbcore.webhooks import backoff
-from sbcore.worker import Job
+from sbcore import db as dbmod
+from sbcore.worker import Job, claim_due, new_owner
 
 from . import functions as F
 from .models import FAILED, PENDING, SENT, SlackOutbox
@@ -21,6 +22,7 @@ log = logging.getLogger("sbcore.slack")
 RETRY_FOR = 24 * 3600
 BATCH = 50
 INTERVAL = 2.0  # seconds between two runs of the job
+LEASE = 300.0   # seconds a worker holds the rows it claimed
 
 
 def queue(ctx, message, conversation):
@@ -44,11 +46,14 @@ def deliver(ctx, row):
 
 
 def run(ctx):
-    """The job: every due row once, each post outside any transaction."""
+    """The job: every due row once, each post outside any transaction. Rows are leased
+    to this run, and its results written only while it still holds them, so a slow
+    batch is never posted twice by another worker."""
     core = ctx.core
-    rows = list(SlackOutbox.select().where((SlackOutbox.status == PENDING)
-                                           & (SlackOutbox.next_attempt <= time.time()))
-                .order_by(SlackOutbox.id).limit(BATCH))
+    owner = new_owner()
+    rows = dbmod.in_transaction_retrying(core.database, lambda: claim_due(
+        SlackOutbox, time.time(), owner, BATCH, LEASE))
+    mine = (SlackOutbox.lease_owner == owner)
     for row in rows:
         ctx = core.context()
         try:
@@ -63,12 +68,13 @@ def run(ctx):
                         error.message)
             with core.database.atomic():
                 SlackOutbox.update(status=FAILED if give_up else PENDING, attempts=row.attempts + 1,
-                                   next_attempt=time.time() + backoff(row.attempts + 1),
-                                   last_error=error.message[:1000]).where(SlackOutbox.id == row.id).execute()
+                                   next_attempt=time.time() + backoff(row.attempts + 1), lease_until=0,
+                                   last_error=error.message[:1000]).where(
+                    (SlackOutbox.id == row.id) & mine).execute()
             continue
         with core.database.atomic():
-            SlackOutbox.update(status=SENT, attempts=row.attempts + 1, last_error="").where(
-                SlackOutbox.id == row.id).execute()
+            SlackOutbox.update(status=SENT, attempts=row.attempts + 1, last_error="", lease_until=0).where(
+                (SlackOutbox.id == row.id) & mine).execute()
             F.record_sent(channel, answer, row.message_id)
             ctx.emit("slack-message-sent", data)
         core.outbox_signal.set()  # the webhook goes out now

@@ -461,6 +461,30 @@ def test_a_failed_post_is_retried_later(api, core, slack):
     assert len(events(api, "slack-message-sent")) == 1
 
 
+def test_rows_another_worker_holds_are_never_posted_twice(api, core, slack):
+    from sbcore.worker import claim_due
+    user = new_user(api)
+    cid = new_conversation(api, user)
+    with dbmod.connection():
+        SlackChannel.create(channel="C0EAQDV4Z", user=user, conversation=cid)
+    api.ok("send-message", user_id=user, conversation_id=cid, message="Only once")
+    with dbmod.connection():
+        [held] = claim_due(SlackOutbox, time.time(), "slow-worker", 10, 300)
+    run_due_jobs(core, force=True)  # a second worker while the first one is still posting
+    assert len(slack.calls) == 0
+    with dbmod.connection():  # the first worker's lease runs out: the row is due again
+        SlackOutbox.update(lease_until=time.time() - 1).execute()
+    slack.post(f"{API}/chat.postMessage", json=posted())
+    run_due_jobs(core, force=True)
+    assert len(slack.calls) == 1
+    with dbmod.connection():
+        row = SlackOutbox.get()
+        assert (row.status, row.lease_until) == ("sent", 0)
+        # the slow worker that lost its lease cannot overwrite what the new owner wrote
+        assert SlackOutbox.update(status="pending").where(
+            (SlackOutbox.id == held.id) & (SlackOutbox.lease_owner == "slow-worker")).execute() == 0
+
+
 def test_nothing_is_queued_while_slack_is_off(api, core):
     user = new_user(api)
     cid = new_conversation(api, user)

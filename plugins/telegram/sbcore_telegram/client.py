@@ -25,17 +25,18 @@ class BotApi:
         self.bot_id = token.split(":", 1)[0]
         self.base = outbound.service_url(core, SERVICE, "telegram-url")
 
-    def call(self, method, url, **kwargs):
+    def call(self, method, url, answer=outbound.call_service, **kwargs):
+        """``answer`` is ``outbound.call_service`` (the response) or
+        ``outbound.service_json`` (its JSON object)."""
         try:
-            return outbound.call_service(self.core.config, method, url, SERVICE, error_message=bot_error,
-                                         **kwargs)
+            return answer(self.core.config, method, url, SERVICE, error_message=bot_error, **kwargs)
         except ApiError as error:
             raise ApiError(error.code, error.message.replace(self.token, "<token>"), error.status) from None
 
     def method(self, name, body):
         """``POST /bot<token>/<name>`` with a JSON body: the Bot API's whole answer
         (``{"ok": true, "result": …}``)."""
-        return self.call("POST", f"{self.base}/bot{self.token}/{name}", json=body).json()
+        return self.call("POST", f"{self.base}/bot{self.token}/{name}", answer=outbound.service_json, json=body)
 
     def file_url(self, file_id):
         """``getFile``, then the file's download URL (valid for an hour)."""

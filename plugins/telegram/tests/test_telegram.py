@@ -115,6 +115,14 @@ def test_a_bot_api_error_is_a_502_without_the_token(api, configured):
     assert "Bad Request: chat not found" in result.json["message"] and TOKEN not in result.json["message"]
 
 
+@responses.activate
+def test_a_2xx_that_is_not_json_is_a_502_without_the_token(api, configured):
+    responses.post(f"{API}/bot{TOKEN}/sendMessage", body="<html>Bad gateway</html>", status=200)
+    result = api.call("telegram-send-message", chat_id="123", message="Hello!")
+    assert (result.status, result.response) == (502, "telegram-error")
+    assert "without a JSON object" in result.json["message"] and TOKEN not in result.json["message"]
+
+
 def test_not_configured_and_bad_arguments(api, core):
     result = api.call("telegram-send-message", chat_id=str(CHAT), message="Hello!")
     assert (result.status, result.response) == (400, "telegram-not-active")

@@ -19,8 +19,8 @@ class CloudApi:
 
     def call(self, method, url, **kwargs):
         headers = {"Authorization": f"Bearer {self.token}"}
-        return outbound.call_service(self.core.config, method, url, SERVICE, error_message=meta_error,
-                                     headers=headers, **kwargs).json()
+        return outbound.service_json(self.core.config, method, url, SERVICE, error_message=meta_error,
+                                     headers=headers, **kwargs)
 
     def send(self, body):
         """``POST /{phone-number-id}/messages``: answers ``{"messaging_product",

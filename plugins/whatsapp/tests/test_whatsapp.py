@@ -125,6 +125,14 @@ def test_a_cloud_api_error_is_a_502_with_its_message(api, configured):
     assert "Add recipient phone number to recipient list" in result.json["message"]
 
 
+@responses.activate
+def test_a_2xx_that_is_not_json_is_a_502(api, configured):
+    responses.post(f"{GRAPH}/{PHONE_ID}/messages", body="<html>Bad gateway</html>", status=200)
+    result = api.call("whatsapp-send-message", to="+16505551234", message="Hello!")
+    assert (result.status, result.response) == (502, "whatsapp-error")
+    assert "without a JSON object" in result.json["message"]
+
+
 def test_not_configured_and_bad_arguments(api):
     result = api.call("whatsapp-send-message", to="+16505551234", message="Hello!")
     assert (result.status, result.response) == (400, "whatsapp-not-active")

@@ -77,8 +77,10 @@ class Site:
                            "without JSON (is the REST API reachable at this URL?).", 502)
         return body
 
-    def pages(self, path, max_pages=MAX_PAGES, **params):
-        """Every item of a paged list, following ``X-WP-TotalPages`` up to ``max_pages``."""
+    def pages(self, path, max_pages=MAX_PAGES, partial=False, **params):
+        """Every item of a paged list, following ``X-WP-TotalPages`` up to ``max_pages``.
+        A longer list is an error (never a partial list answered as a whole one), unless
+        ``partial``: then the first ``max_pages`` pages, logged."""
         items, page, total = [], 1, 1
         while page <= min(total, max_pages):
             response = self.call("GET", path, params=clean({**params, "page": page, "per_page": PER_PAGE}))
@@ -89,9 +91,13 @@ class Site:
             except ValueError:
                 total = 1
             if not body:
-                break
+                return items  # an empty page ends the list, whatever the store said
             page += 1
         if total > max_pages:
+            if not partial:
+                raise ApiError(f"{self.service}-list-too-long",
+                               f"{self.service}'s {path} list has {total} pages of {PER_PAGE}; sbcore reads at "
+                               f"most {max_pages * PER_PAGE} items in one call: narrow the request.", 502)
             log.warning("%s: only the first %d of %d pages were read", path, max_pages, total)
         return items
 

@@ -3,6 +3,7 @@
 database on 127.0.0.1:3306, whatever database the suite itself runs on."""
 
 import json
+import os
 import time
 
 import phpserialize
@@ -12,7 +13,8 @@ from sbcore.testing import assert_shape, reference_example
 from sbcore_woocommerce import plugin
 
 HOST, PORT = "127.0.0.1", 3306
-DATABASE = "sbcore_test_wordpress"  # a scratch database on the local MariaDB
+# a scratch database on the local MariaDB, one per pytest-xdist worker and per process
+DATABASE = f"sbcore_test_wordpress_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 PREFIX = "wptest_"
 URL = f"mysql://root@{HOST}:{PORT}/{DATABASE}"
 GUEST = "t_5b1f7e8a03c94d2e8f6a1b7c9d0e2f"

@@ -234,10 +234,15 @@ def test_a_user_the_store_cannot_know_has_no_orders_and_costs_no_request(api, st
     assert api.call("woocommerce-get-user-orders", user_id=999999).response == "user-not-found"
 
 
-def test_whole_lists_stop_at_twenty_pages_whatever_the_store_says(api, store):
+def test_a_list_longer_than_twenty_pages_is_an_error_never_a_partial_answer(api, store):
     store.get(f"{API}/products", json=[product(1)], headers={"X-WP-Total": "99900", "X-WP-TotalPages": "999"})
-    assert len(api.ok("woocommerce-search-products", search="shirt")) == 20
+    result = api.call("woocommerce-search-products", search="shirt")
+    assert (result.status, result.response) == (502, "woocommerce-list-too-long")
+    assert "999 pages" in result.json["message"]
     assert [query(c)["page"] for c in store.calls] == [str(n) for n in range(1, 21)]
+    store.reset()
+    store.get(f"{API}/products", json=[product(1)], headers={"X-WP-TotalPages": "20"})
+    assert len(api.ok("woocommerce-search-products", search="shirt")) == 20
     store.calls.reset()
     store.replace(responses.GET, f"{API}/products", json=[], headers={"X-WP-TotalPages": "999"})
     assert api.ok("woocommerce-search-products", search="shirt") == []
@@ -404,11 +409,34 @@ def test_coupon_check_and_delete_expired(api, store):
     assert api.ok("woocommerce-coupon-check", user_id=user_id) is False
     coupons = [{"id": i, "date_expires_gmt": "2001-01-01T00:00:00" if i % 2 else None} for i in range(1, 204)]
     store.replace(responses.GET, f"{API}/coupons", json=coupons)
-    store.post(f"{API}/coupons/batch", json={"delete": []})
+    store.add_callback(responses.POST, f"{API}/coupons/batch", callback=batch_answer())
     store.calls.reset()
     assert api.ok("woocommerce-coupon-delete-expired") is True
     batches = [json.loads(c.request.body)["delete"] for c in store.calls if c.request.method == "POST"]
     assert [len(b) for b in batches] == [100, 2] and batches[0][:2] == [1, 3]
+
+
+def batch_answer(refused=()):
+    """WooCommerce's batch answer: 200 with each deleted coupon, or an ``error`` item."""
+    def answer(request):
+        items = []
+        for coupon_id in json.loads(request.body)["delete"]:
+            if coupon_id in refused:
+                items.append({"id": coupon_id, "error": {"code": "woocommerce_rest_shop_coupon_invalid_id",
+                                                         "message": "Invalid ID.", "data": {"status": 404}}})
+            else:
+                items.append({"id": coupon_id, "code": f"c{coupon_id}"})
+        return 200, {}, json.dumps({"delete": items})
+    return answer
+
+
+def test_coupons_a_batch_could_not_delete_are_reported(api, store):
+    coupons = [{"id": i, "date_expires_gmt": "2001-01-01T00:00:00"} for i in (4, 5, 6)]
+    store.get(f"{API}/coupons", json=coupons)
+    store.add_callback(responses.POST, f"{API}/coupons/batch", callback=batch_answer(refused=(5,)))
+    result = api.call("woocommerce-coupon-delete-expired")
+    assert (result.status, result.response) == (502, "woocommerce-error")
+    assert "1 expired coupons could not be deleted (2 were): 5: Invalid ID." in result.json["message"]
 
 
 def test_hourly_job_deletes_expired_coupons_only_when_configured(core, api):

@@ -77,17 +77,22 @@
     this.message = message || code;
   }
 
-  function post(path, body, isForm) {
+  // `cookie`: the login cookie this request carries (the current one when not given); a
+  // failure remembers it, so that a 401 ends only the session that was refused.
+  function post(path, body, isForm, cookie) {
     var headers = {};
+    if (cookie === undefined) cookie = state.cookie;
     if (!isForm) headers["Content-Type"] = "application/json";
-    if (state.cookie) headers.Authorization = "Bearer " + state.cookie;
+    if (cookie) headers.Authorization = "Bearer " + cookie;
     return fetch(BASE + path, {
       method: "POST", mode: "cors", credentials: "omit", cache: "no-store",
       headers: headers, body: isForm ? body : JSON.stringify(body)
     }).then(function (response) {
       return response.json().then(function (answer) {
         if (!answer || answer.success !== true) {
-          throw new ApiFailure(response.status, answer && answer.response, answer && answer.message);
+          var failure = new ApiFailure(response.status, answer && answer.response, answer && answer.message);
+          failure.cookie = cookie;
+          throw failure;
         }
         return answer.response;
       }, function () {
@@ -123,17 +128,26 @@
   // Functions the server answers without a login: reading them creates no visitor.
   var PUBLIC = { "get-translation": 1, "get-articles": 1, "search-articles": 1 };
 
-  // A call of the visitor API. The first call that needs a visitor registers one; an
-  // expired or logged-out login cookie starts a new visitor once.
+  // A 401 ends the session the refused request carried, and only that one: a poll or a
+  // typing call still in flight with an old cookie must not throw away the session that
+  // replaced it.
+  function refused(error) {
+    if (!(error instanceof ApiFailure) || error.status !== 401 || !error.cookie) return false;
+    if (state.cookie === error.cookie) forgetSession();
+    return true;
+  }
+
+  // A call of the visitor API. The first call that needs a visitor registers one; a
+  // call refused for an expired or logged-out login cookie is tried once more with the
+  // current session (a new visitor when the refused session was the current one).
   function api(name, args) {
     var body = { "function": name };
     for (var key in args || {}) if (Object.prototype.hasOwnProperty.call(args, key)) body[key] = args[key];
     return (PUBLIC[name] ? Promise.resolve() : ensureSession()).then(function () {
-      return post("/widget/api", body);
+      return post("/widget/api", body, false, state.cookie);
     }).catch(function (error) {
-      if (error instanceof ApiFailure && error.status === 401 && state.cookie) {
-        forgetSession();
-        return ensureSession().then(function () { return post("/widget/api", body); });
+      if (refused(error)) {
+        return ensureSession().then(function () { return post("/widget/api", body, false, state.cookie); });
       }
       throw error;
     });
