@@ -17,7 +17,7 @@ from .plugins import get_plugin_manager
 from .presence import make_presence
 from .realtime import make_hub
 from .registry import collect_functions, collect_list
-from .settings import SettingsStore
+from .settings import STAMP as SETTINGS_STAMP, SettingsStore
 from .support_board import with_catalogue
 
 log = logging.getLogger("sbcore")
@@ -32,7 +32,7 @@ class Context:
         self.core = core
         self.config = core.config
         self.hook = core.pm.hook
-        self.settings = core.settings
+        self.settings = core.settings.view()  # its stamp checked once per call
         self.presence = core.presence
         self.caller_id = caller_id
         self.events_emitted = 0
@@ -147,6 +147,8 @@ class Core:
                     SettingRow.create(name=SECRET_KEY_SETTING,
                                       value=json.dumps(secrets.token_urlsafe(48)))
                     report("generated the secret key")
+                if SettingRow.get_or_none(SettingRow.name == SETTINGS_STAMP) is None:
+                    self.settings.bump()
                 ensure_bot(self.context())
         self.ready = True
 
@@ -196,7 +198,7 @@ class Core:
             if setup is not None:
                 setup(ctx)
             return function.fn(ctx, **function.bind(fields))
-        return self.run(call, caller_id, transaction=function.transaction)
+        return self.run(call, caller_id, transaction=function.needs_transaction)
 
     def run(self, fn, caller_id=None, transaction=True):
         """Run ``fn(ctx)`` as a call runs a function: in one transaction (run again when
@@ -214,7 +216,10 @@ class Core:
             return value
 
         with dbmod.connection():
-            result = dbmod.in_transaction_retrying(self.database, attempt) if transaction else attempt()
+            # a call with a transaction writes (reads are declared read=True and have none):
+            # on SQLite it queues for the write lock at BEGIN
+            result = dbmod.in_transaction_retrying(self.database, attempt, immediate=True) \
+                if transaction else attempt()
             if ctx.events_emitted:
                 self.outbox_signal.set()
             if ctx.stream_events:

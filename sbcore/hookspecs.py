@@ -122,6 +122,15 @@ def sbcore_bot_reply(ctx, conversation, message):
     an exception is logged and never fails the user's call."""
 
 
+@hookspec
+def sbcore_bot_active(ctx):
+    """Whether this plugin's chatbot answers users' messages now (its switch is on and its
+    settings are complete), from ``ctx.settings``: asked in the caller's transaction
+    before a ``sbcore_bot_reply`` is scheduled, so that no work is done after the commit
+    while every chatbot is off. A plugin that implements ``sbcore_bot_reply`` without
+    this hook is always asked to reply."""
+
+
 @hookspec(firstresult=True)
 def sbcore_channel_send(ctx, conversation, message, attachments):
     """Send ``message`` (text) and ``attachments`` (``[[name, url], …]``) out through

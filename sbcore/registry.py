@@ -219,6 +219,11 @@ class ApiFunction:
     # False for long jobs that commit in batches of their own (clean-data, cron-jobs):
     # the call then holds no transaction open.
     transaction: bool = True
+    # True for a function that only reads (a point read, a page, a poll): it runs without
+    # a transaction, each statement on its own, which saves the BEGIN and COMMIT (round
+    # trips on a server database). A row it writes all the same (a webhook event of a
+    # poll) is written in one statement of its own.
+    read: bool = False
     # who may call it through a workspace session: AGENT (agents and admins) or ADMIN
     role: str = ADMIN
     # other names of the same function (the names Support Board 3.8 uses on the wire)
@@ -243,6 +248,10 @@ class ApiFunction:
         unknown = set(self.spellings) - names
         if unknown:
             raise StartupError(f"function {self.name!r}: spellings for unknown arguments {sorted(unknown)}")
+
+    @property
+    def needs_transaction(self):
+        return self.transaction and not self.read
 
     def field_names(self, param):
         """The request fields that carry ``param``, in the order they are looked up."""
@@ -274,12 +283,13 @@ class FunctionSet:
     def __init__(self):
         self._functions = []
 
-    def __call__(self, name, transaction=True, role=ADMIN, aliases=(), spellings=None):
+    def __call__(self, name, transaction=True, role=ADMIN, aliases=(), spellings=None, read=False):
         """Register ``fn`` as function ``name``; ``role`` says who may call it through a
         workspace session, ``aliases`` are other names of it, ``spellings`` other
-        field names of its arguments."""
+        field names of its arguments; ``read=True`` declares that it only reads (it runs
+        without a transaction)."""
         def decorate(fn):
-            self._functions.append(dict(name=name, fn=fn, transaction=transaction, role=role,
+            self._functions.append(dict(name=name, fn=fn, transaction=transaction, read=read, role=role,
                                         aliases=tuple(aliases), spellings=dict(spellings or {})))
             return fn
         return decorate

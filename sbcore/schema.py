@@ -7,8 +7,9 @@ shipped, a change to those tables is a new numbered migration using the migrator
 from .hooks import hookimpl
 from .migrations import Migration
 from .models import (ARTICLE_MODELS, CHANNEL_MODELS, CONVERSATION_MODELS, CORE_MODELS,
-                     EVENT_MODELS, FILE_MODELS, IMPORT_MODELS, NOTIFICATION_MODELS, PIPING_MODELS,
-                     REALTIME_MODELS, REPORT_MODELS, VISITOR_MODELS, WORKSPACE_MODELS, AppliedMigration)
+                     COUNT_MODELS, EVENT_MODELS, FILE_MODELS, IMPORT_MODELS, NOTIFICATION_MODELS,
+                     PIPING_MODELS, REALTIME_MODELS, REPORT_MODELS, VISITOR_MODELS, WORKSPACE_MODELS,
+                     AppliedMigration)
 from .search import search_backend
 
 
@@ -68,12 +69,17 @@ def add_visitor_bounds(database, migrator):
         migrate(migrator.add_index("sb_article_ratings", ("article_id", "user_id"), True))
 
 
+def create_user_counts(database, migrator):
+    from . import user_counts
+    user_counts.install(database)
+
+
 @hookimpl
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
             + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + PIPING_MODELS + FILE_MODELS
             + IMPORT_MODELS + WORKSPACE_MODELS
-            + REALTIME_MODELS)
+            + REALTIME_MODELS + COUNT_MODELS)
 
 
 @hookimpl
@@ -100,6 +106,7 @@ def sbcore_register_migrations():
         Migration("core", 40, "agent workspace sessions", lambda database, migrator:
                   database.create_tables(WORKSPACE_MODELS, safe=True)),
         Migration("core", 41, "the inbox by assignee: an index", add_agent_inbox_index),
+        Migration("core", 50, "user counts by type, kept by triggers", create_user_counts),
         Migration("core", 60, "files and what uses them (owners, exports' expiry)",
                   lambda database, migrator: database.create_tables(FILE_MODELS, safe=True)),
         Migration("core", 70, "realtime event streams and their tickets",

@@ -258,6 +258,11 @@ def sbcore_core(request, sbcore_pm, sbcore_config):
     if not sbcore_config.database_url.startswith("sqlite"):
         reset_server_database(instance)
     instance.init(report=lambda line: None)
+    # tests observe the events a call fires through the pull feed (get-events), which
+    # keeps them only while webhooks-feed is on (off by default: no rows nobody reads)
+    with dbmod.connection():
+        instance.settings.set("webhooks-feed", True)
+        instance.settings.current()  # a warm settings cache, as a running server has
     settings = _marker(request, "settings", {})
     if settings:
         with dbmod.connection():

@@ -44,15 +44,15 @@ def since_filter(query, datetime):
     return query.where(Conversation.last_update_time > since)
 
 
-@functions("get-conversation", role=AGENT)
+@functions("get-conversation", role=AGENT, read=True)
 def get_conversation(ctx, conversation_id: int, user_id: int | None = None):
-    conversation = C.get_conversation(conversation_id)
+    conversation = C.get_conversation_with_user(conversation_id)
     if conversation is None or (user_id is not None and conversation.user_id != user_id):
         return {"messages": [], "details": ""}
     return C.full_conversation(conversation)
 
 
-@functions("get-conversations", role=AGENT)
+@functions("get-conversations", role=AGENT, read=True)
 def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = None,
                       routing: bool = False, routing_unassigned: bool = False,
                       department: int | None = None, source: str = "", tag: str = "",
@@ -93,7 +93,7 @@ def decoded_payload(text):
     return value if isinstance(value, dict) else None
 
 
-@functions("get-new-conversations", role=AGENT)
+@functions("get-new-conversations", role=AGENT, read=True)
 def get_new_conversations(ctx, datetime: str, routing: bool = False, routing_unassigned: bool = False):
     since = parse_since(datetime)
     query = routing_filter(ctx, C.list_query(), routing, routing_unassigned)
@@ -104,7 +104,7 @@ def get_new_conversations(ctx, datetime: str, routing: bool = False, routing_una
     return C.list_rows(query.limit(C.ONE_QUERY_LIMIT))
 
 
-@functions("get-user-conversations", role=AGENT, spellings={"agents": ("agent",)})
+@functions("get-user-conversations", role=AGENT, read=True, spellings={"agents": ("agent",)})
 def get_user_conversations(ctx, user_id: int, exclude_id: int | None = None, agents: bool = False):
     query = C.list_query(with_user=False)
     if agents:
@@ -117,13 +117,13 @@ def get_user_conversations(ctx, user_id: int, exclude_id: int | None = None, age
     return C.list_rows(C.newest_first(query).limit(C.ONE_QUERY_LIMIT))
 
 
-@functions("get-new-user-conversations", role=AGENT)
+@functions("get-new-user-conversations", role=AGENT, read=True)
 def get_new_user_conversations(ctx, user_id: int, datetime: str):
     query = since_filter(C.list_query(with_user=False), datetime).where(Conversation.user == user_id)
     return C.list_rows(C.newest_first(query).limit(C.ONE_QUERY_LIMIT))
 
 
-@functions("search-conversations", role=AGENT)
+@functions("search-conversations", role=AGENT, read=True)
 def search_conversations(ctx, search: Search):
     condition = C.search_condition(search, newest=C.SEARCH_CANDIDATES)
     if condition is None:
@@ -131,7 +131,7 @@ def search_conversations(ctx, search: Search):
     return C.list_rows(C.newest_first(C.list_query().where(condition)).limit(C.PAGE_SIZE))
 
 
-@functions("search-user-conversations", role=AGENT)
+@functions("search-user-conversations", role=AGENT, read=True)
 def search_user_conversations(ctx, search: Search, user_id: int):
     condition = C.search_condition(search)
     if condition is None:
@@ -202,7 +202,7 @@ def update_conversation_agent(ctx, conversation_id: int, agent_id: int | bool, m
     return True
 
 
-@functions("count-conversations", role=AGENT)
+@functions("count-conversations", role=AGENT, read=True)
 def count_conversations(ctx, status_code: str | int | bool = False):
     query = Conversation.select()
     if status_code not in (False, None, ""):

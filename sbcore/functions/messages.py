@@ -59,7 +59,7 @@ def sbcore_channel_send(ctx, conversation, message, attachments):
 
 def send(ctx, user_id, conversation_id, message, attachments, payload, status):
     sender = U.require_user(user_id)
-    conversation = C.require_conversation(conversation_id)
+    conversation = C.require_conversation(conversation_id, lock=True)
     stored_attachments = C.check_attachments(attachments)
     if not message.strip() and not stored_attachments:
         raise ApiError("empty-message", "A message needs text or attachments.")
@@ -131,7 +131,7 @@ def update_messages_status(ctx, message_ids: IdList, user_id: int | None = None)
     return True
 
 
-@functions("get-new-messages", role=AGENT)
+@functions("get-new-messages", role=AGENT, read=True)
 def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | None = None):
     since = parse_since(datetime)
     if user_id is not None and not Conversation.select().where(
@@ -149,7 +149,7 @@ def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | No
     return rows
 
 
-@functions("get-last-message", role=AGENT)
+@functions("get-last-message", role=AGENT, read=True)
 def get_last_message(ctx, conversation_id: int, exclude_message: str | bool = False,
                      user_id: int | bool = False):
     query = Message.select().where(Message.conversation == conversation_id)

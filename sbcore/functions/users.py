@@ -5,6 +5,7 @@ from datetime import datetime
 from peewee import fn
 
 from .. import db as dbmod
+from .. import user_counts
 from .. import users as U
 from ..errors import ApiError, invalid_argument
 from ..models import User, UserDetail
@@ -64,7 +65,7 @@ def with_extra(rows, extra):
     return rows
 
 
-@functions("get-user", role=AGENT)
+@functions("get-user", role=AGENT, read=True)
 def get_user(ctx, user_id: int, extra: bool = False):
     user = U.get_user(user_id)
     if user is None:
@@ -76,7 +77,7 @@ def get_user(ctx, user_id: int, extra: bool = False):
     return U.user_full(user, U.details_of([user.id]).get(user.id, []))
 
 
-@functions("get-user-by", role=AGENT)
+@functions("get-user-by", role=AGENT, read=True)
 def get_user_by(ctx, by: str, value: str):
     by = by.strip()
     query = User.select()
@@ -91,7 +92,7 @@ def get_user_by(ctx, by: str, value: str):
     return U.user_row(user)
 
 
-@functions("get-user-extra", role=AGENT)
+@functions("get-user-extra", role=AGENT, read=True)
 def get_user_extra(ctx, user_id: int, slug: str | bool = False, default: Json = False):
     if slug:
         U.check_slug(slug)
@@ -109,7 +110,7 @@ def get_user_language(ctx, user_id: int):
     return ""  # Support Board 3.8's answer without a language (the reference says false)
 
 
-@functions("get-users", role=AGENT, spellings={"user_ids": ("users_id",)})
+@functions("get-users", role=AGENT, read=True, spellings={"user_ids": ("users_id",)})
 def get_users(ctx, sorting: list | str | None = None, user_types: list | None = None,
               search: Search = "", pagination: int = 0, extra: bool | list = False,
               user_ids: IdList | bool = False):
@@ -129,7 +130,7 @@ def get_users(ctx, sorting: list | str | None = None, user_types: list | None = 
     return with_extra(rows, extra)
 
 
-@functions("get-new-users", role=AGENT)
+@functions("get-new-users", role=AGENT, read=True)
 def get_new_users(ctx, datetime: str):
     since = parse_since(datetime)
     query = User.select().where(U.not_bot())
@@ -173,7 +174,7 @@ def get_users_with_details(ctx, details: list, user_ids: Json = False):
     return result
 
 
-@functions("search-users", role=AGENT)
+@functions("search-users", role=AGENT, read=True)
 def search_users(ctx, search: Search):
     condition = U.search_filter(search, newest=U.PAGE_SIZE + 1)
     if condition is None:
@@ -182,10 +183,9 @@ def search_users(ctx, search: Search):
         User.select().where(condition & U.not_bot()).order_by(User.id.desc()).limit(U.PAGE_SIZE))]
 
 
-@functions("count-users", role=AGENT)
+@functions("count-users", role=AGENT, read=True)
 def count_users(ctx):
-    counts = dict(User.select(User.user_type, fn.COUNT(User.id)).where(
-        User.user_type.in_(("visitor", "lead", "user"))).group_by(User.user_type).tuples())
+    counts = user_counts.counts(("visitor", "lead", "user"))  # kept by triggers: no scan
     result = {"all": str(sum(counts.values()))}
     for user_type in ("lead", "user", "visitor"):
         result[user_type] = str(counts.get(user_type, 0))

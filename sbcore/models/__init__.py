@@ -13,7 +13,7 @@ from .realtime import StreamEvent, StreamTicket
 from .reports import ReportRow
 from .settings import Setting
 from .system import AppliedMigration, JobRun, PipedEmail, RateHit
-from .users import LoginSession, Typing, User, UserDetail, WorkspaceSession
+from .users import LoginSession, Typing, User, UserCount, UserDetail, WorkspaceSession
 
 CORE_MODELS = [User, UserDetail, LoginSession, Typing, Setting, Conversation, Message,
                AppliedMigration, JobRun]
@@ -29,6 +29,7 @@ REALTIME_MODELS = [StreamEvent, StreamTicket]
 PIPING_MODELS = [PipedEmail]
 IMPORT_MODELS = [ImportedId, ImportState]
 WORKSPACE_MODELS = [WorkspaceSession]
+COUNT_MODELS = [UserCount]
 
 __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversation",
            "Message", "Note", "Rating", "BotMessageSent", "AppliedMigration", "JobRun",
@@ -38,4 +39,5 @@ __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversat
            "File", "FileUse", "FILE_MODELS",
            "ImportedId", "ImportState", "IMPORT_MODELS",
            "WorkspaceSession", "WORKSPACE_MODELS",
-           "StreamEvent", "StreamTicket", "REALTIME_MODELS"]
+           "StreamEvent", "StreamTicket", "REALTIME_MODELS",
+           "UserCount", "COUNT_MODELS"]

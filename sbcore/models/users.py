@@ -78,3 +78,18 @@ class Typing(BaseModel):
 
     class Meta:
         table_name = "sb_typing"
+
+
+class UserCount(BaseModel):
+    """How many users of a type there are, in SHARDS rows per type (the row of a user is
+    its id modulo SHARDS, so that concurrent sign-ups rarely wait on the same row): kept
+    by database triggers on ``sb_users`` (see ``sbcore.user_counts``), read by
+    count-users instead of counting the table."""
+
+    user_type = pw.CharField(max_length=16)
+    shard = pw.IntegerField()
+    n = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "sb_user_counts"
+        primary_key = pw.CompositeKey("user_type", "shard")

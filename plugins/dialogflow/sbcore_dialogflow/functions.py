@@ -282,6 +282,14 @@ def openai_installed(ctx):
     return "open-ai-message" in ctx.core.functions
 
 
+def bot_active(ctx):
+    """sbcore_bot_active: configured and answering users (dialogflow-answer-users)."""
+    try:
+        return bool(settings_of(ctx)["dialogflow-answer-users"])
+    except ApiError:
+        return False
+
+
 def bot_reply(ctx, conversation, message):
     """sbcore_bot_reply: with dialogflow-answer-users, the agent answers a user's text
     message in the conversation (True when it said something)."""

@@ -165,6 +165,14 @@ def open_ai_message(ctx, message: str = "", max_tokens: int | bool = False, mode
     return [True, text, False, False]
 
 
+def bot_active(ctx):
+    """sbcore_bot_active: configured and answering users (open-ai-answer-users)."""
+    try:
+        return bool(settings_of(ctx)["open-ai-answer-users"])
+    except ApiError:
+        return False
+
+
 def bot_reply(ctx, conversation, message):
     """sbcore_bot_reply: with open-ai-answer-users, OpenAI answers a user's text message
     in the conversation (True when it did)."""
