@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from peewee import fn
 
 from .. import db as dbmod
 from .. import user_counts
