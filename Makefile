@@ -21,7 +21,7 @@ $(RUN_STAMP): setup.cfg pyproject.toml $(PLUGINS)
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP)
-	$(BIN)/python -m pip install -q -e '.[test,mysql,postgres,redis,bench]'
+	$(BIN)/python -m pip install -q -e '.[test,mysql,postgres,redis,events,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)

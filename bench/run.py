@@ -5,6 +5,7 @@ the conversation calls in this process (without HTTP).
 
     python -m bench.run [--quick] [--users N] [--conversations N] [--messages N]
                         [--database URL] [--explain] [--profile LABEL] [--keep]
+                        [--concurrency N[,N...]] [--calls LABEL[,LABEL...]]
 
 Without --database a fresh SQLite file in a temporary directory is used (and
 removed at the end unless --keep); a server database (MySQL, PostgreSQL) is
@@ -43,7 +44,12 @@ def parse_args(argv):
     parser.add_argument("--explain", action="store_true", help="print each conversation "
                         "call's SELECTs with their query plans")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    parser.add_argument("--concurrency", type=int, default=4, help="client threads (default 4)")
+    parser.add_argument("--concurrency", type=counts, default=[4], metavar="N[,N...]",
+                        help="client threads; several (1,4) run every call at each level "
+                        "against the same server, each table with its own /health (default 4)")
+    parser.add_argument("--calls", type=lambda text: [p.strip() for p in text.split(",") if p.strip()],
+                        metavar="LABEL[,LABEL...]", help="only the calls whose label starts with "
+                        "one of these (GET /health always runs first)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--database", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--profile", metavar="LABEL", help="also print a pyinstrument profile of "
@@ -60,10 +66,27 @@ def parse_args(argv):
         args.requests = 100 if args.quick else 500
     if args.inprocess is None:
         args.inprocess = 20 if args.quick else 50
-    if min(args.users, args.conversations, args.requests, args.concurrency, args.inprocess) < 1:
-        parser.error("--users, --conversations, --requests, --concurrency and --inprocess "
-                     "must be at least 1")
+    if min(args.users, args.conversations, args.requests, *args.concurrency) < 1 or args.inprocess < 0:
+        parser.error("--users, --conversations, --requests and --concurrency must be at least 1, "
+                     "--inprocess at least 0")
     return args
+
+
+def counts(text):
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError("a number of clients, or several: 1,4")
+    if not values:
+        raise argparse.ArgumentTypeError("a number of clients, or several: 1,4")
+    return values
+
+
+def selected(calls, labels):
+    """``calls`` whose label starts with one of ``labels`` (all without), /health first."""
+    if not labels:
+        return calls
+    return [calls[0]] + [call for call in calls[1:] if call[0].startswith(tuple(labels))]
 
 
 def free_port():
@@ -152,14 +175,15 @@ def local_calls(env, target, args):
     """The conversation calls in-process (server stopped); with --explain, their plans."""
     core = open_core(env)
     plans = []
+    calls = selected(conversations.CALLS, args.calls)
     try:
         caller = core.admin_for_token(target.token)
-        results = inprocess.time_calls(core, target, conversations.CALLS, args.inprocess,
-                                       caller, args.seed)
+        results = inprocess.time_calls(core, target, calls, args.inprocess,
+                                       caller, args.seed) if args.inprocess else []
         if args.explain:
-            for _, make, _ in conversations.CALLS[1:]:
+            for _, make, _ in calls[1:]:
                 inprocess.explain(core, target, make, caller, args.seed, out=plans.append)
-        for label, make, _ in conversations.CALLS[1:]:
+        for label, make, _ in calls[1:]:
             if args.profile and label.startswith(args.profile):
                 plans.append(f"### pyinstrument: {args.inprocess} calls of {label}")
                 plans.append(inprocess.profile(core, target, make, caller, args.inprocess, args.seed))
@@ -183,8 +207,8 @@ def main(argv=None):
                SB_PUBLIC_URL=f"http://127.0.0.1:{port}", SB_WORKER="off", SB_BCRYPT_ROUNDS="4")
     kind = database.partition("://")[0]
     print(f"sbcore benchmark: {args.users} users, {args.conversations} conversations, "
-          f"{args.messages} messages, {args.requests} requests per call, {args.concurrency} "
-          f"threads, {args.workers} gunicorn workers, {kind}")
+          f"{args.messages} messages, {args.requests} requests per call, "
+          f"{','.join(map(str, args.concurrency))} threads, {args.workers} gunicorn workers, {kind}")
     if args.database:
         print(f"note: {database} is not emptied; the generated rows are appended to it")
     process, keep = None, args.keep
@@ -199,10 +223,15 @@ def main(argv=None):
               f"conversations and {total['messages']} messages")
         process, url = start_server(env, port, args.workers, os.path.join(tmp, "gunicorn.log"))
         target = users.Target(url, token, ids, pages=max(1, -(-total["users"] // 100)))
-        results = users.run_all(target, args.requests, args.concurrency, args.seed)
         chats.base_url = url
-        chat_results = users.run_all(chats, args.requests, args.concurrency, args.seed,
-                                     calls=conversations.CALLS)
+        levels = []  # (clients, users results, conversations results)
+        for clients in args.concurrency:
+            print(f"{clients} client(s):")
+            results = users.run_all(target, args.requests, clients, args.seed,
+                                    calls=selected(users.CALLS, args.calls))
+            chat_results = users.run_all(chats, args.requests, clients, args.seed,
+                                         calls=selected(conversations.CALLS, args.calls))
+            levels.append((clients, results, chat_results))
         stop_server(process)
         process = None
         local, plans = local_calls(env, chats, args)
@@ -225,16 +254,21 @@ def main(argv=None):
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, database {kind}, "
           f"{total['users']} users, {total['conversations']} conversations, "
           f"{total['messages']} messages")
-    print(users.table(results))
-    print()
-    print(users.table(chat_results))
-    print()
-    print(f"In-process ({args.inprocess} calls each, after one warm-up, server stopped):")
-    print(inprocess.table(local, chat_results))
+    for clients, results, chat_results in levels:
+        print(f"\n{clients} client thread(s), {args.workers} gunicorn workers:\n")
+        if len(results) > 1:
+            print(users.table(results))
+            print()
+        if len(chat_results) > 1:
+            print(users.table(chat_results))
+    if local:
+        print()
+        print(f"In-process ({args.inprocess} calls each, after one warm-up, server stopped):")
+        print(inprocess.table(local, levels[0][2]))
     for line in plans:
         print(line)
     failed = 0
-    for r in results + chat_results + local:
+    for r in [r for _, results, chat_results in levels for r in results + chat_results] + local:
         failed += r.errors
         if r.errors:
             print(f"{r.label}: {r.errors} failed, first: {r.first_error}")

@@ -71,6 +71,12 @@ class Result:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[98] * 1000
 
     @property
+    def p95_ms(self):
+        if len(self.latencies) < 2:
+            return self.median_ms
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[94] * 1000
+
+    @property
     def rate(self):
         return len(self.latencies) / self.wall if self.wall else float("nan")
 
@@ -139,12 +145,14 @@ def run_all(target, total, concurrency, seed=1, warmup=5, report=print, calls=CA
 
 
 def table(results):
-    """A Markdown table: call, median, p99, requests/s, median over /health's."""
+    """A Markdown table: call, median, p95, p99, calls/s, median over /health's (the
+    first row), p95 over the median."""
     base = results[0].median_ms
-    lines = ["| call | requests | median ms | p99 ms | requests/s | median / health |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| call | requests | median ms | p95 ms | p99 ms | calls/s | median / health | p95 / median |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         failed = f" ({r.errors} failed)" if r.errors else ""
-        lines.append(f"| {r.label} | {len(r.latencies)}{failed} | {r.median_ms:.1f} | {r.p99_ms:.1f} "
-                     f"| {r.rate:.0f} | {r.median_ms / base:.1f}x |")
+        lines.append(f"| {r.label} | {len(r.latencies)}{failed} | {r.median_ms:.2f} | {r.p95_ms:.2f} "
+                     f"| {r.p99_ms:.2f} | {r.rate:.0f} | {r.median_ms / base:.2f}x "
+                     f"| {r.p95_ms / r.median_ms:.1f}x |")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from .config import Config
 from .db import BaseModel
 from .errors import ApiError
 from .hooks import hookimpl
-from .registry import ADMIN, AGENT, ApiFunction, FunctionSet, IdList, Json
+from .registry import ADMIN, AGENT, ApiFunction, FunctionSet, IdList, Json, Search
 
 __version__ = "0.1.0"
 
@@ -27,4 +27,4 @@ def connect(database_url=None, **config):
 
 
 __all__ = ["ADMIN", "AGENT", "ApiError", "ApiFunction", "BaseModel", "Config", "FunctionSet", "IdList",
-           "Json", "config", "connect", "create_app", "hookimpl"]
+           "Json", "Search", "config", "connect", "create_app", "hookimpl"]

@@ -20,7 +20,10 @@ import json
 import logging
 import mimetypes
 import os
+import tempfile
+import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import requests
 from peewee import IntegrityError
@@ -42,6 +45,7 @@ SOURCE_NAMES = {"wa": "whatsapp", "fb": "messenger", "ig": "instagram", "tg": "t
 MEDIA_MAX_BYTES = 25 * 1024 * 1024  # the largest media file a platform's message brings
 MEDIA_FOLDER = "channels"
 REQUEST_MAX_BYTES = 2 * 1024 * 1024  # the largest inbound webhook body read
+REPLAY_WINDOW = 300  # seconds a signed inbound request stays acceptable
 RECEIVE_ATTEMPTS = 3
 
 
@@ -311,12 +315,12 @@ def receive(core, incoming):
             with dbmod.connection():
                 duplicate = is_stored(source, external_id)
             if duplicate or attempt == RECEIVE_ATTEMPTS - 1:
-                uploads.remove_urls(core.config, [url for _, url in incoming.attachments])
+                uploads.remove_urls(core, [url for _, url in incoming.attachments])
                 if duplicate:
                     return None
                 raise
         except Exception:
-            uploads.remove_urls(core.config, [url for _, url in incoming.attachments])
+            uploads.remove_urls(core, [url for _, url in incoming.attachments])
             raise
 
 
@@ -352,20 +356,20 @@ def download(core, url, name="", mime_type="", headers=None, session=None):
         extension = extension_for(name, mime_type)
         if not extension_allowed(core.settings.get("upload-allowed-extensions"), extension or "-"):
             raise MediaError(f"files of type '{extension or mime_type}' are not allowed")
-        relative, path = uploads.new_file(core.config, MEDIA_FOLDER, f".{extension}")
-        size = 0
-        try:
-            with open(path, "wb") as handle:
+        with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
+            size = 0
+            try:
                 for chunk in response.iter_content(64 * 1024):
                     size += len(chunk)
                     if size > MEDIA_MAX_BYTES:
                         raise MediaError(f"the file is larger than {MEDIA_MAX_BYTES} bytes")
-                    handle.write(chunk)
-        except (MediaError, requests.RequestException) as error:
-            os.remove(path)
-            raise MediaError(str(error))
+                    spool.write(chunk)
+            except (MediaError, requests.RequestException) as error:
+                raise MediaError(str(error))
+            spool.seek(0)
+            key = uploads.store(core, MEDIA_FOLDER, f".{extension}", spool)
     base = os.path.basename(name) if name else f"{mime_type.split('/')[0] or 'file'}.{extension}"
-    return [base, core.config.upload_url(relative)]
+    return [base, core.config.upload_url(key)]
 
 
 # --- outbound ---
@@ -491,3 +495,39 @@ def mark_read(core, source, external_id):
             Message.update(status_code=2).where(Message.id == message_id).execute()
         return message_id
     return core.run(write)
+
+
+# --- replays of signed inbound requests ---
+
+
+def fresh(timestamp, window=REPLAY_WINDOW, now=None):
+    """Whether ``timestamp`` (epoch seconds, as text) is within ``window`` seconds of now."""
+    text = str(timestamp or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        return False
+    return abs((time.time() if now is None else now) - int(text)) <= window
+
+
+def _nonce_key(source, nonce):
+    return f"nonce:{source}:{hashlib.sha256(str(nonce).encode()).hexdigest()[:40]}"
+
+
+def nonce_used(source, nonce):
+    """Whether ``nonce`` of ``source`` was remembered within REPLAY_WINDOW."""
+    from .models import RateHit
+    since = dbmod.utcnow() - timedelta(seconds=REPLAY_WINDOW)
+    return RateHit.select().where((RateHit.key == _nonce_key(source, nonce))
+                                  & (RateHit.time > since)).exists()
+
+
+def remember_nonce(core, source, nonce):
+    """Remember ``nonce`` (in a transaction of its own) and forget those past the window."""
+    from .models import RateHit
+    key, now = _nonce_key(source, nonce), dbmod.utcnow()
+    prefix = f"nonce:{source}:"
+
+    def write():
+        RateHit.delete().where(RateHit.key.startswith(prefix)
+                               & (RateHit.time <= now - timedelta(seconds=REPLAY_WINDOW))).execute()
+        RateHit.create(key=key, time=now)
+    dbmod.in_transaction_retrying(core.database, write)

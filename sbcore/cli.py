@@ -3,6 +3,7 @@ commands plugins add through ``sbcore_register_commands``."""
 
 import argparse
 import logging
+import os
 import secrets
 import sys
 
@@ -95,16 +96,21 @@ def cmd_new_plugin(core, args):
 def cmd_serve(core, args):
     from gunicorn.app.base import BaseApplication
 
+    from .serving import options
     from .web import create_app
 
     config = core.config.serving(args.host, args.port)
     core.init(report=print)  # in the master, once: the workers find the schema ready
+    if args.events:
+        return serve_events(core, args)
 
     class Server(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers)
             self.cfg.set("accesslog", "-")
+            for name, value in options().items():
+                self.cfg.set(name, value)
 
         def load(self):
             return create_app(config)
@@ -112,6 +118,29 @@ def cmd_serve(core, args):
     core.close()
     Server().run()
     return 0
+
+
+def serve_events(core, args):
+    """``sbcore serve --events``: the event streams (``/widget/events``,
+    ``/admin/events``) on gevent workers, each holding thousands of idle streams; the
+    reverse proxy sends those paths here and the rest to ``sbcore serve``.
+
+    gunicorn runs in a fresh process that imports nothing of sbcore before its gevent
+    workers have patched the standard library (peewee's per-connection state must be
+    per greenlet); see ``sbcore.web.get_events_app``."""
+    try:
+        import gevent  # noqa: F401
+    except ImportError:
+        print("sbcore serve --events needs gevent: pip install 'sbcore[events]'", file=sys.stderr)
+        return 1
+    core.close()
+    command = [sys.executable, "-m", "gunicorn", "--worker-class", "gevent",
+               "--worker-connections", str(args.connections), "--workers", str(args.workers),
+               "--bind", f"{args.host}:{args.port}", "--keep-alive", "75",
+               "--graceful-timeout", "5", "sbcore.web:get_events_app()"]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)
 
 
 def cmd_worker(core, args):
@@ -142,6 +171,19 @@ def cmd_export_users(core, args):
     return 0
 
 
+def cmd_storage_migrate(core, args):
+    from .storage.migrate import command
+    return command(core, args)
+def configure_import_support_board(parser):
+    from .importers.command import configure_parser
+    configure_parser(parser)
+
+
+def cmd_import_support_board(core, args):
+    from .importers.command import run_command
+    return run_command(core, args)
+
+
 CORE_COMMANDS = [
     ("init", "create or upgrade the schema, the bot user and the secret key",
      lambda p: p.add_argument("--create-admin", action="store_true",
@@ -153,15 +195,26 @@ CORE_COMMANDS = [
         p.add_argument("--token", default=None)), cmd_create_admin),
     ("token", "print an admin's token (the first admin's, or --email's) on the last line",
      lambda p: p.add_argument("--email", default=None), cmd_token),
-    ("serve", "serve the API with gunicorn (applies pending migrations first)", lambda p: (
+    ("serve", "serve the API with gunicorn (applies pending migrations first; --events: the "
+     "event streams, on gevent)", lambda p: (
         p.add_argument("--host", default="127.0.0.1"), p.add_argument("--port", type=int, default=8000),
-        p.add_argument("--workers", type=int, default=2)), cmd_serve),
+        p.add_argument("--workers", type=int, default=2),
+        p.add_argument("--events", action="store_true", help="serve /widget/events and "
+                       "/admin/events on gevent workers made for many idle connections"),
+        p.add_argument("--connections", type=int, default=10000,
+                       help="with --events: open streams per worker, at most")), cmd_serve),
     ("new-plugin", "write the skeleton of a plugin (setup.cfg, plugin module, a passing test)",
      lambda p: (p.add_argument("name"), p.add_argument("--directory", default=None)), cmd_new_plugin),
     ("worker", "run scheduled jobs and drain the outbox", lambda p: p.add_argument(
         "--once", action="store_true", help="run the due jobs once and exit"), cmd_worker),
     ("export-users", "write every user to a CSV file, with a progress bar", lambda p: p.add_argument(
         "--output", default="users.csv"), cmd_export_users),
+    ("storage-migrate", "copy the uploads folder into the bucket of SB_STORAGE_URL, with a "
+     "progress bar", lambda p: p.add_argument(
+         "--source", default=None, help="the folder to copy (default SB_UPLOADS_DIR)"),
+     cmd_storage_migrate),
+    ("import-support-board", "import a Support Board install's database and files",
+     configure_import_support_board, cmd_import_support_board),
 ]
 
 

@@ -10,10 +10,14 @@ DEFAULTS = {
     "SB_DATA_DIR": "data",
     "SB_PUBLIC_URL": "http://127.0.0.1:8000",
     "SB_REDIS_URL": "",
+    "SB_EVENTS_URL": "",
     "SB_WORKER": "inline",
     "SB_SECRET_KEY": "",
     "SB_ALLOW_PRIVATE_NETWORK": "",
     "SB_BCRYPT_ROUNDS": "12",
+    "SB_STORAGE_URL": "",
+    "SB_STORAGE_PRESIGN": "0",
+    "SB_MAX_BODY_BYTES": str(2 * 1024 * 1024),
 }
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -48,10 +52,19 @@ class Config:
     data_dir: str = DEFAULTS["SB_DATA_DIR"]
     public_url: str = DEFAULTS["SB_PUBLIC_URL"]
     redis_url: str = ""
+    # where browsers open the event streams (sbcore serve --events, usually behind the
+    # same proxy as the API); empty: the widget polls
+    events_url: str = ""
     worker: str = "inline"
     secret_key: str = ""
     allow_private_network: bool = False
     bcrypt_rounds: int = 12
+    # s3://bucket/prefix: files in an S3-compatible bucket (sbcore.storage); else uploads_dir
+    storage_url: str = ""
+    # seconds: /uploads/ answers a redirect to a presigned URL valid that long (0: streams)
+    storage_presign: int = 0
+    # the largest request body /api, /include/api.php and /widget/api read (413 beyond)
+    max_body_bytes: int = 2 * 1024 * 1024
     # SB_URL_<APP> overrides of integrations' base URLs, keyed by lower-case app.
     url_overrides: dict = field(default_factory=dict)
     # True when SB_PUBLIC_URL was not given: the URL then follows the port served on
@@ -72,10 +85,14 @@ class Config:
             data_dir=values["SB_DATA_DIR"],
             public_url=(values["SB_PUBLIC_URL"] or DEFAULTS["SB_PUBLIC_URL"]).rstrip("/"),
             redis_url=values["SB_REDIS_URL"],
+            events_url=values["SB_EVENTS_URL"].strip().rstrip("/"),
             worker=worker,
             secret_key=values["SB_SECRET_KEY"],
             allow_private_network=values["SB_ALLOW_PRIVATE_NETWORK"].strip().lower() in TRUE_WORDS,
             bcrypt_rounds=int(values["SB_BCRYPT_ROUNDS"]),
+            storage_url=values["SB_STORAGE_URL"].strip(),
+            storage_presign=int(values["SB_STORAGE_PRESIGN"] or 0),
+            max_body_bytes=int(values["SB_MAX_BODY_BYTES"]),
             url_overrides={k[len("SB_URL_"):].lower(): v.rstrip("/")
                            for k, v in values.items() if k.startswith("SB_URL_") and v},
             public_url_from_port=not given.get("SB_PUBLIC_URL"),

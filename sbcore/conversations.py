@@ -93,8 +93,15 @@ def get_conversation(conversation_id):
     return Conversation.get_or_none(Conversation.id == conversation_id)
 
 
-def require_conversation(conversation_id):
-    conversation = get_conversation(conversation_id)
+def require_conversation(conversation_id, lock=False):
+    """The conversation, or 404. ``lock``: for a writer that will add a message, the row
+    locked at once (FOR UPDATE on MariaDB and PostgreSQL; SQLite's writers already hold
+    the database's write lock), so that two writers queue on it instead of each taking a
+    shared lock through the message's foreign key and then deadlocking on the UPDATE."""
+    if lock and dbmod.kind() != "sqlite":
+        conversation = Conversation.select().where(Conversation.id == conversation_id).for_update().first()
+    else:
+        conversation = get_conversation(conversation_id)
     if conversation is None:
         raise not_found("conversation-not-found", f"No conversation has the ID {conversation_id}.")
     return conversation
@@ -153,10 +160,17 @@ def note_rows(conversation_id):
             for n in Note.select().where(Note.conversation == conversation_id).order_by(Note.id)]
 
 
+def get_conversation_with_user(conversation_id):
+    """The conversation with its ``user`` loaded in the same query (a join), or None."""
+    return (Conversation.select(Conversation, User).join(User, on=(User.id == Conversation.user))
+            .where(Conversation.id == conversation_id).first())
+
+
 def full_conversation(conversation):
-    user = User.get_by_id(conversation.user_id)
+    """get-conversation's answer (``conversation.user`` is read unless the query that
+    loaded the conversation joined it)."""
     return {"messages": message_rows(Message.select().where(Message.conversation == conversation.id)),
-            "details": details(conversation, user, note_rows(conversation.id))}
+            "details": details(conversation, conversation.user, note_rows(conversation.id))}
 
 
 MessageUser = User.alias("mu")
@@ -209,6 +223,20 @@ def list_rows(query):
             row[key] = row[key] if row[key] is not None else ""
         rows.append(row)
     return rows
+
+
+def parse_cursor(value):
+    """``"YYYY-MM-DD HH:MM:SS,ID"`` (a row's last_update_time and conversation_id): the
+    keyset cursor of get-conversations' ``before``."""
+    from datetime import datetime
+    moment, _, row_id = str(value).rpartition(",")
+    try:
+        parsed = datetime.strptime(moment.strip(), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        parsed = None
+    if parsed is None or not row_id.strip().isdigit() or len(row_id.strip()) > 18:
+        raise invalid_argument("before", 'expected "YYYY-MM-DD HH:MM:SS,ID" of the last row shown.')
+    return parsed, int(row_id)
 
 
 def newest_first(query):
@@ -313,11 +341,21 @@ def add_message(ctx, sender, conversation, text_value, attachments="", payload="
         finally:
             ctx.status_from_message = False
     ctx.hook.sbcore_on_message_sent(ctx=ctx, message=message, conversation=conversation)
-    if sender.user_type not in AGENT_TYPES and sender.user_type != "bot" \
-            and ctx.hook.sbcore_bot_reply.get_hookimpls():
+    if sender.user_type not in AGENT_TYPES and sender.user_type != "bot" and bot_active(ctx):
         core, conversation_id, message_id = ctx.core, conversation.id, message.id
         ctx.after_commit(lambda: bot_reply(core, conversation_id, message_id))
     return message
+
+
+def bot_active(ctx):
+    """Whether a chatbot may be asked to answer: a plugin replies (``sbcore_bot_reply``)
+    and says it is on (``sbcore_bot_active``), or does not say."""
+    hook = ctx.hook
+    replying = {id(impl.plugin) for impl in hook.sbcore_bot_reply.get_hookimpls()}
+    if not replying:
+        return False
+    declaring = {id(impl.plugin) for impl in hook.sbcore_bot_active.get_hookimpls()}
+    return bool(replying - declaring) or any(hook.sbcore_bot_active(ctx=ctx))
 
 
 def bot_may_answer(conversation_id):
@@ -393,7 +431,7 @@ def forget_messages(ctx, conversation_ids, user_ids=()):
     backend = search_backend()
     backend.delete("messages", message_ids)
     backend.delete("conversations", conversation_ids)
-    uploads.remove_urls(ctx.config, urls)
+    uploads.release(ctx, message_ids, urls=urls)
 
 
 def delete_conversations(ctx, conversation_ids):

@@ -15,8 +15,9 @@ from .errors import ApiError, StartupError
 from .models import Setting as SettingRow
 from .plugins import get_plugin_manager
 from .presence import make_presence
+from .realtime import make_hub
 from .registry import collect_functions, collect_list
-from .settings import SettingsStore
+from .settings import STAMP as SETTINGS_STAMP, SettingsStore
 from .support_board import with_catalogue
 
 log = logging.getLogger("sbcore")
@@ -31,12 +32,13 @@ class Context:
         self.core = core
         self.config = core.config
         self.hook = core.pm.hook
-        self.settings = core.settings
+        self.settings = core.settings.view()  # its stamp checked once per call
         self.presence = core.presence
         self.caller_id = caller_id
         self.events_emitted = 0
         # true while a message's own status change is announced (webhook types follow 3.8)
         self.status_from_message = False
+        self.stream_events = []  # realtime events written; published after the commit
         self._deferred = None
         self._after_commit = None
 
@@ -86,6 +88,10 @@ class Context:
         return self.config.upload_url(relative_path)
 
     @property
+    def storage(self):
+        return self.core.storage
+
+    @property
     def secret_key(self):
         return self.core.secret_key
 
@@ -100,7 +106,9 @@ class Core:
         self.models = collect_list(self.pm, "sbcore_register_models")
         self.database = dbmod.init_database(self.config.database_url)
         self.presence = make_presence(self.config.redis_url)
+        self.realtime = make_hub(self.config.redis_url)  # starts nothing until a stream opens
         self._secret_key = self.config.secret_key or None
+        self._storage = None  # (config, backend): built on first use, again if config changes
         self.outbox_signal = threading.Event()  # set after a commit that wrote events
         self.ready = False  # init() has run: the schema is current
 
@@ -133,11 +141,14 @@ class Core:
             if missing:
                 raise StartupError("tables without a migration that creates them: "
                                    + ", ".join(missing))
+            self.storage.prepare()
             with self.database.atomic():
                 if SettingRow.get_or_none(SettingRow.name == SECRET_KEY_SETTING) is None:
                     SettingRow.create(name=SECRET_KEY_SETTING,
                                       value=json.dumps(secrets.token_urlsafe(48)))
                     report("generated the secret key")
+                if SettingRow.get_or_none(SettingRow.name == SETTINGS_STAMP) is None:
+                    self.settings.bump()
                 ensure_bot(self.context())
         self.ready = True
 
@@ -150,6 +161,14 @@ class Core:
                 raise StartupError("no secret key: run `sbcore init` or set SB_SECRET_KEY")
             self._secret_key = json.loads(row.value)
         return self._secret_key
+
+    @property
+    def storage(self):
+        """The file store the configuration names (sbcore.storage)."""
+        if self._storage is None or self._storage[0] is not self.config:
+            from .storage import open_storage
+            self._storage = (self.config, open_storage(self.config))
+        return self._storage[1]
 
     def context(self, caller_id=None):
         return Context(self, caller_id)
@@ -179,7 +198,7 @@ class Core:
             if setup is not None:
                 setup(ctx)
             return function.fn(ctx, **function.bind(fields))
-        return self.run(call, caller_id, transaction=function.transaction)
+        return self.run(call, caller_id, transaction=function.needs_transaction)
 
     def run(self, fn, caller_id=None, transaction=True):
         """Run ``fn(ctx)`` as a call runs a function: in one transaction (run again when
@@ -197,9 +216,14 @@ class Core:
             return value
 
         with dbmod.connection():
-            result = dbmod.in_transaction_retrying(self.database, attempt) if transaction else attempt()
+            # a call with a transaction writes (reads are declared read=True and have none):
+            # on SQLite it queues for the write lock at BEGIN
+            result = dbmod.in_transaction_retrying(self.database, attempt, immediate=True) \
+                if transaction else attempt()
             if ctx.events_emitted:
                 self.outbox_signal.set()
+            if ctx.stream_events:
+                self.realtime.publish(ctx.stream_events)
             ctx.run_after_commit()
         return result
 
@@ -215,6 +239,7 @@ class Core:
             return admin_for_token(token)
 
     def close(self):
+        self.realtime.close()
         if not self.database.is_closed():
             self.database.close()
         self.database.close_all()

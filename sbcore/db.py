@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import peewee
-from playhouse.db_url import connect
+from playhouse.db_url import connect, register_database
+from playhouse.pool import PooledMySQLDatabase
 
 database = peewee.DatabaseProxy()
 
@@ -52,6 +53,54 @@ def kind(db=None):
     if isinstance(db, peewee.PostgresqlDatabase):
         return "postgres"
     raise TypeError(f"unsupported database {type(db).__name__}")
+
+
+class PooledMariaDB(PooledMySQLDatabase):
+    """peewee's MySQL pool without two round trips per checkout: it pings a connection
+    only when it has been idle for PING_AFTER seconds (a busy connection is known to be
+    alive; a server that went away meanwhile is seen by the next ping), and rolls back at
+    check-in only when the server says a transaction is open (PyMySQL keeps the server's
+    status flags of the last answer; peewee's pool rolls back always, not finding
+    ``in_transaction`` on a PyMySQL connection)."""
+
+    PING_AFTER = 5.0
+
+    def __init__(self, *args, **kwargs):
+        self._checked_in = {}  # connection key -> monotonic time it came back to the pool
+        super().__init__(*args, **kwargs)
+
+    def _is_closed(self, conn):
+        since = self._checked_in.get(self.conn_key(conn))
+        if since is not None and time.monotonic() - since < self.PING_AFTER:
+            return not conn.open
+        return super()._is_closed(conn)
+
+    def _can_reuse(self, conn):
+        from pymysql.constants import SERVER_STATUS
+        status = getattr(conn, "server_status", None)
+        if status is None:
+            return super()._can_reuse(conn)
+        if status & SERVER_STATUS.SERVER_STATUS_IN_TRANS:
+            try:
+                conn.rollback()
+            except Exception:
+                return False
+        return True
+
+    def _close(self, conn, close_conn=False):
+        key = self.conn_key(conn)
+        if close_conn:
+            self._checked_in.pop(key, None)
+        else:
+            self._checked_in[key] = time.monotonic()
+        super()._close(conn, close_conn)
+
+    def _close_raw(self, conn):
+        self._checked_in.pop(self.conn_key(conn), None)
+        super()._close_raw(conn)
+
+
+register_database(PooledMariaDB, "mysql+pool")
 
 
 def pooled_url(url):
@@ -102,17 +151,21 @@ def is_retryable(error):
         text in str(error) for text in RETRYABLE)
 
 
-def in_transaction_retrying(database, fn):
+def in_transaction_retrying(database, fn, immediate=False):
     """Run ``fn()`` in a transaction; when the database gives up on it (see
     ``is_retryable``) the transaction, which changed nothing, runs again from the start
-    (a few times, with jitter; on SQLite holding the write lock from the start)."""
+    (a few times, with jitter; on SQLite holding the write lock from the start).
+
+    ``immediate``: on SQLite, take the write lock at BEGIN already on the first attempt
+    (a call that writes: it then waits its turn in SQLite's busy handler instead of
+    reading, losing its snapshot to another writer, sleeping and running again)."""
     sqlite = isinstance(database.obj if isinstance(database, peewee.DatabaseProxy) else database,
                         peewee.SqliteDatabase)
     for attempt in range(BUSY_RETRIES):
         # SQLite: a retry takes the write lock at BEGIN (IMMEDIATE), so that it waits its
         # turn (busy_timeout) instead of losing to the next writer again; first attempts
         # stay deferred so that readers never queue behind writers.
-        lock = ("IMMEDIATE",) if sqlite and attempt and not database.in_transaction() else ()
+        lock = ("IMMEDIATE",) if sqlite and (attempt or immediate) and not database.in_transaction() else ()
         try:
             with database.atomic(*lock):
                 return fn()

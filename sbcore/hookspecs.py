@@ -33,6 +33,13 @@ def sbcore_register_migrations():
 
 
 @hookspec
+def sbcore_reserved_details():
+    """Return a list of user detail slugs that only the server sets (a plugin reads
+    identity from them): a visitor's ``register``, ``update-user`` and forms that name
+    one answer 403 ``not-allowed``."""
+
+
+@hookspec
 def sbcore_register_routes(core):
     """Return a list of ``(path, resource)`` pairs for inbound requests of outside
     services (webhooks of messaging platforms); ``core`` is the core the app serves.
@@ -113,6 +120,15 @@ def sbcore_bot_reply(ctx, conversation, message):
     its own); a chatbot that does not answer returns None, so the next may. Called after
     the commit, outside any transaction, only while ``conversations.bot_may_answer``;
     an exception is logged and never fails the user's call."""
+
+
+@hookspec
+def sbcore_bot_active(ctx):
+    """Whether this plugin's chatbot answers users' messages now (its switch is on and its
+    settings are complete), from ``ctx.settings``: asked in the caller's transaction
+    before a ``sbcore_bot_reply`` is scheduled, so that no work is done after the commit
+    while every chatbot is off. A plugin that implements ``sbcore_bot_reply`` without
+    this hook is always asked to reply."""
 
 
 @hookspec(firstresult=True)

@@ -98,10 +98,13 @@ class GuardedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
-def new_session(config):
+def new_session(config, redirects=True):
     """A ``requests.Session`` for outbound calls: guarded unless private networks are
-    allowed."""
+    allowed. ``redirects=False`` for libraries that call ``session.request`` themselves
+    (google-auth): a redirect then fails instead of leading past the URL check."""
     value = requests.Session()
+    if not redirects:
+        value.max_redirects = 0
     if not config.allow_private_network:
         for prefix in ("http://", "https://"):
             value.mount(prefix, GuardedAdapter())

@@ -28,6 +28,7 @@ from mailparser_reply import EmailReplyParser
 from peewee import IntegrityError
 
 from . import conversations as C
+from . import identity
 from . import db as dbmod
 from . import mail, outbound, uploads
 from . import users as U
@@ -35,7 +36,7 @@ from .errors import ApiError
 from .functions.utilities import extension_allowed
 from .hooks import hookimpl
 from .db import utcnow
-from .models import Conversation, PipedEmail, User
+from .models import Conversation, PipedEmail
 from .settings import Setting
 from .worker import Job, claim, release
 
@@ -290,7 +291,7 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 def save_attachments(ctx, message, written):
     """Store the allowed attachments; answers ``[[name, url], …]``; ``written`` collects
-    the paths so that a failed transaction can remove them."""
+    their URLs so that a failed transaction can remove them."""
     allowed = ctx.settings.get("upload-allowed-extensions")
     result = []
     for part in message.iter_attachments():
@@ -303,11 +304,9 @@ def save_attachments(ctx, message, written):
             log.info("email attachment %r left out: %d bytes", name, len(data))
             continue
         safe = SAFE_NAME.sub("_", name).strip("._")[-80:] or "file"
-        relative, path = uploads.new_file(ctx.config, "email", "-" + safe)
-        with open(path, "wb") as handle:
-            handle.write(data)
-        written.append(path)
-        result.append([name, ctx.upload_url(relative)])
+        url = ctx.upload_url(uploads.store(ctx.core, "email", "-" + safe, data))
+        written.append(url)
+        result.append([name, url])
     return result
 
 
@@ -342,20 +341,22 @@ def store(ctx, raw):
         if not text and not attachments:
             return None
         conversation = find_conversation(ctx, message)
-        sender = User.get_or_none(User.email == address)
+        # mail from an address proves it: a user found is verified, and a visitor's
+        # unverified claim to the address gives way to a user of the mail's own
+        sender = identity.sender_for_piping(ctx, address)
         if conversation is None or sender is None or not (
                 sender.id == conversation.user_id or sender.is_agent):
             if sender is None:
                 first, _, last = name.partition(" ")
                 sender = U.create_user(ctx, first_name=first[:191] or address.split("@")[0][:191],
                                        last_name=last[:191], email=address, user_type="user")
+                identity.set_status(sender.id, identity.VERIFIED)
             conversation = C.create_conversation(ctx, sender.id, title=subject, source="em")
         return C.add_message(ctx, sender, conversation, text,
                              C.check_attachments(attachments) if attachments else "")
     except BaseException:
-        for path in written:
-            try:
-                os.remove(path)
-            except OSError:
-                pass
+        try:
+            uploads.remove_urls(ctx.core, written)
+        except Exception:
+            log.exception("email attachments of a failed message not removed")
         raise

@@ -10,6 +10,7 @@ from . import hookspecs
 DEFAULT_PLUGINS = (
     "sbcore.schema",
     "sbcore.settings",
+    "sbcore.uploads",
     "sbcore.functions.users",
     "sbcore.functions.agents",
     "sbcore.functions.auth",
@@ -28,12 +29,16 @@ DEFAULT_PLUGINS = (
     "sbcore.functions.automations",
     "sbcore.functions.services",
     "sbcore.visitor",
+    "sbcore.identity",
     "sbcore.worker",
     "sbcore.webhooks",
     "sbcore.mail",
     "sbcore.notifications",
     "sbcore.piping",
     "sbcore.functions.email",
+    "sbcore.functions.workspace",
+    "sbcore.web.admin.session",
+    "sbcore.realtime.events",
 )
 
 

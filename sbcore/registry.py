@@ -6,6 +6,7 @@ field ``login-cookie``) and converts them by type hint, so no dispatcher is need
 
 import inspect
 import json
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -19,28 +20,96 @@ TRUE_WORDS = {"true", "1", "yes", "on"}
 AGENT = "agent"
 ADMIN = "admin"
 ROLES = (AGENT, ADMIN)
+# the highest page a paginated list takes (its offset must stay a 64-bit integer)
+MAX_PAGE = 10_000_000
 # Database ids and counts are signed 64-bit integers: anything beyond is junk, not a lookup.
 INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
 FALSE_WORDS = {"false", "0", "no", "off", "", "null", "none"}
+# How deep arrays and objects may nest in a request (a JSON body, a JSON-string field or
+# PHP bracket keys): deeper answers 400 ``too-deep`` instead of exhausting the stack.
+MAX_DEPTH = 32
+
+
+def depth(value):
+    """How deep ``value``'s lists and dicts nest (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH + 1:
+            break
+        stack.extend((child, level + 1) for child in item)
+    return deepest
+
+
+def too_deep(name=None):
+    where = f"'{name}'" if name else "The request"
+    return ApiError("too-deep", f"{where} nests arrays and objects deeper than {MAX_DEPTH} "
+                    "levels.", 400)
+
+
+def check_depth(value, name=None):
+    """``value`` itself, or 400 ``too-deep`` when it nests deeper than MAX_DEPTH."""
+    if depth(value) > MAX_DEPTH:
+        raise too_deep(name)
+    return value
 
 
 class IdList(list):
     """A list of integer ids given as a JSON array, a native list or ``"1,2,3"``."""
 
 
+class Search(str):
+    """Search text: at most SEARCH_MAX_CHARS characters and SEARCH_MAX_WORDS words, so
+    that no search costs more than a few index lookups."""
+
+
+SEARCH_MAX_CHARS = 200
+SEARCH_MAX_WORDS = 10
+SEARCH_WORD = re.compile(r"[^\W_]+")
+
+
+def _to_search(name, value):
+    text = _to_str(name, value)
+    if len(text) > SEARCH_MAX_CHARS:
+        raise invalid_argument(name, f"a search is at most {SEARCH_MAX_CHARS} characters.")
+    if len(SEARCH_WORD.findall(text)) > SEARCH_MAX_WORDS:
+        raise invalid_argument(name, f"a search is at most {SEARCH_MAX_WORDS} words.")
+    return Search(text)
+
+
+class Attachments(list):
+    """A message's attachments: ``[["name", "http(s) URL"], …]`` (extra items dropped)."""
+
+
+def _to_attachments(name, value):
+    items = _to_container(name, value, list)
+    for item in items:
+        if (not isinstance(item, list) or len(item) < 2 or not all(isinstance(x, str) for x in item[:2])
+                or not item[1].lower().startswith(("http://", "https://"))):
+            raise invalid_argument(name, 'each attachment is ["name", "http(s) link"].')
+    return Attachments(item[:2] for item in items)
+
+
 class Json:
     """Any JSON value: a string is decoded when it holds JSON, else kept as text."""
 
 
-def _as_json(value):
+def _as_json(value, name=None):
     if isinstance(value, str):
         text = value.strip()
         if text[:1] in ("[", "{") or text in ("true", "false", "null") or text[:1].isdigit():
             try:
-                return json.loads(text)
+                return check_depth(json.loads(text), name)
             except ValueError:
                 return value
-    return value
+            except RecursionError:
+                raise too_deep(name)
+    return check_depth(value, name)
 
 
 def _to_bool(name, value):
@@ -82,14 +151,14 @@ def _to_str(name, value):
 
 
 def _to_container(name, value, kind):
-    value = _as_json(value)
+    value = _as_json(value, name)
     if isinstance(value, kind):
         return value
     raise invalid_argument(name, f"expected a JSON {'array' if kind is list else 'object'}.")
 
 
 def _to_ids(name, value):
-    value = _as_json(value)
+    value = _as_json(value, name)
     if isinstance(value, (int, str)) and not isinstance(value, bool):
         value = [part for part in str(value).split(",") if part.strip()]
     if not isinstance(value, list):
@@ -104,7 +173,9 @@ CONVERTERS = {
     list: lambda name, value: _to_container(name, value, list),
     dict: lambda name, value: _to_container(name, value, dict),
     IdList: _to_ids,
-    Json: lambda name, value: _as_json(value),
+    Search: _to_search,
+    Attachments: _to_attachments,
+    Json: lambda name, value: _as_json(value, name),
     typing.Any: lambda name, value: value,
 }
 
@@ -148,6 +219,11 @@ class ApiFunction:
     # False for long jobs that commit in batches of their own (clean-data, cron-jobs):
     # the call then holds no transaction open.
     transaction: bool = True
+    # True for a function that only reads (a point read, a page, a poll): it runs without
+    # a transaction, each statement on its own, which saves the BEGIN and COMMIT (round
+    # trips on a server database). A row it writes all the same (a webhook event of a
+    # poll) is written in one statement of its own.
+    read: bool = False
     # who may call it through a workspace session: AGENT (agents and admins) or ADMIN
     role: str = ADMIN
     # other names of the same function (the names Support Board 3.8 uses on the wire)
@@ -172,6 +248,10 @@ class ApiFunction:
         unknown = set(self.spellings) - names
         if unknown:
             raise StartupError(f"function {self.name!r}: spellings for unknown arguments {sorted(unknown)}")
+
+    @property
+    def needs_transaction(self):
+        return self.transaction and not self.read
 
     def field_names(self, param):
         """The request fields that carry ``param``, in the order they are looked up."""
@@ -203,12 +283,13 @@ class FunctionSet:
     def __init__(self):
         self._functions = []
 
-    def __call__(self, name, transaction=True, role=ADMIN, aliases=(), spellings=None):
+    def __call__(self, name, transaction=True, role=ADMIN, aliases=(), spellings=None, read=False):
         """Register ``fn`` as function ``name``; ``role`` says who may call it through a
         workspace session, ``aliases`` are other names of it, ``spellings`` other
-        field names of its arguments."""
+        field names of its arguments; ``read=True`` declares that it only reads (it runs
+        without a transaction)."""
         def decorate(fn):
-            self._functions.append(dict(name=name, fn=fn, transaction=transaction, role=role,
+            self._functions.append(dict(name=name, fn=fn, transaction=transaction, read=read, role=role,
                                         aliases=tuple(aliases), spellings=dict(spellings or {})))
             return fn
         return decorate

@@ -28,19 +28,27 @@ class Range:
         return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
 
 
+# reports cover days of these years: a range at the calendar's ends (year 1 or 9999)
+# would step past what a date can hold when it is shifted by a time zone
+FIRST_YEAR, LAST_YEAR = 1970, 9000
+
+
 def parse_day(name, value):
     for fmt in ("%d/%m/%Y", "%Y-%m-%d"):
         try:
-            return datetime.strptime(str(value).strip(), fmt).date()
+            day = datetime.strptime(str(value).strip(), fmt).date()
         except ValueError:
             continue
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise invalid_argument(name, f"a date from {FIRST_YEAR} to {LAST_YEAR}.")
+        return day
     raise invalid_argument(name, "a date as dd/mm/yyyy or yyyy-mm-dd.")
 
 
 def date_range(date_start, date_end, timezone):
     try:
         zone = ZoneInfo(timezone) if timezone else ZoneInfo("UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise invalid_argument("timezone", f"'{timezone}' is not a time zone such as Europe/London.")
     today = datetime.now(zone).date()
     end = parse_day("date_end", date_end) if date_end else today

@@ -7,7 +7,8 @@ shipped, a change to those tables is a new numbered migration using the migrator
 from .hooks import hookimpl
 from .migrations import Migration
 from .models import (ARTICLE_MODELS, CHANNEL_MODELS, CONVERSATION_MODELS, CORE_MODELS,
-                     EVENT_MODELS, NOTIFICATION_MODELS, PIPING_MODELS, REPORT_MODELS, VISITOR_MODELS,
+                     COUNT_MODELS, EVENT_MODELS, FILE_MODELS, IMPORT_MODELS, NOTIFICATION_MODELS,
+                     PIPING_MODELS, REALTIME_MODELS, REPORT_MODELS, VISITOR_MODELS, WORKSPACE_MODELS,
                      AppliedMigration)
 from .search import search_backend
 
@@ -18,6 +19,14 @@ def create_core_tables(database, migrator):
 
 def create_user_search(database, migrator):
     search_backend(database).create_index("users")
+
+
+def add_agent_inbox_index(database, migrator):
+    """The index of the inbox by assignee (``agent_id``, ``box``, ``last_update_time``):
+    fresh databases have it from migration 1's models; older ones get it here."""
+    name = "sb_conversations_agent_id_box_last_update_time"
+    if name not in {index.name for index in database.get_indexes("sb_conversations")}:
+        database.execute_sql(f"CREATE INDEX {name} ON sb_conversations (agent_id, box, last_update_time)")
 
 
 def create_conversation_tables(database, migrator):
@@ -37,10 +46,40 @@ def create_report_tables(database, migrator):
     rebuild_conversation_agents()
 
 
+def add_email_status(database, migrator):
+    """Migration 1 builds sb_users from the live model: only older databases lack it."""
+    import peewee as pw
+    from playhouse.migrate import migrate
+    if "email_status" not in {c.name for c in database.get_columns("sb_users")}:
+        migrate(migrator.add_column("sb_users", "email_status",
+                                    pw.CharField(max_length=16, default="")))
+
+
+def add_visitor_bounds(database, migrator):
+    """Per-visitor bounds: who rated an article, article views a day (visitor uploads
+    are counted from sb_files). Newer databases have them from migration 5 (live models)."""
+    import peewee as pw
+    from playhouse.migrate import migrate
+    from .models import ArticleView
+    database.create_tables([ArticleView], safe=True)
+    if "user_id" not in {c.name for c in database.get_columns("sb_article_ratings")}:
+        migrate(migrator.add_column("sb_article_ratings", "user_id", pw.IntegerField(null=True)))
+    indexes = {tuple(i.columns) for i in database.get_indexes("sb_article_ratings")}
+    if ("article_id", "user_id") not in indexes:
+        migrate(migrator.add_index("sb_article_ratings", ("article_id", "user_id"), True))
+
+
+def create_user_counts(database, migrator):
+    from . import user_counts
+    user_counts.install(database)
+
+
 @hookimpl
 def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
-            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + PIPING_MODELS)
+            + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + PIPING_MODELS + FILE_MODELS
+            + IMPORT_MODELS + WORKSPACE_MODELS
+            + REALTIME_MODELS + COUNT_MODELS)
 
 
 @hookimpl
@@ -61,6 +100,19 @@ def sbcore_register_migrations():
                   database.create_tables(NOTIFICATION_MODELS)),
         Migration("core", 10, "visitor API rate limits", lambda database, migrator:
                   database.create_tables(VISITOR_MODELS)),
+        Migration("core", 20, "the state of a user's email (claimed, verified)", add_email_status),
+        Migration("core", 21, "per-visitor bounds: article ratings and views, uploads",
+                  add_visitor_bounds),
+        Migration("core", 40, "agent workspace sessions", lambda database, migrator:
+                  database.create_tables(WORKSPACE_MODELS, safe=True)),
+        Migration("core", 41, "the inbox by assignee: an index", add_agent_inbox_index),
+        Migration("core", 50, "user counts by type, kept by triggers", create_user_counts),
+        Migration("core", 60, "files and what uses them (owners, exports' expiry)",
+                  lambda database, migrator: database.create_tables(FILE_MODELS, safe=True)),
+        Migration("core", 70, "realtime event streams and their tickets",
+                  lambda database, migrator: database.create_tables(REALTIME_MODELS, safe=True)),
+        Migration("core", 80, "importers' id map and state", lambda database, migrator:
+                  database.create_tables(IMPORT_MODELS, safe=True)),
         Migration("core", 90, "piped emails by Message-ID (stored once; failures counted)",
                   lambda database, migrator: database.create_tables(PIPING_MODELS, safe=True)),
     ]

@@ -3,7 +3,9 @@ theirs through ``sbcore_register_settings``. Stored values are JSON in
 ``sb_settings``; a value of the wrong type is refused."""
 
 import json
+import math
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -25,6 +27,8 @@ class Setting:
     default: object
     doc: str = ""
     validate: Optional[Callable] = None  # validate(value) -> value, raising ApiError
+    # a number setting's smallest and largest values (NUMBER_BOUNDS when not given)
+    bounds: Optional[tuple] = None
 
     def check(self, value):
         expected = TYPES[self.type]
@@ -35,7 +39,15 @@ class Setting:
         if not ok:
             raise ApiError("invalid-setting-value",
                            f"The setting '{self.id}' takes a value of type {self.type}.", 400)
+        if self.type == "number":
+            low, high = self.bounds or NUMBER_BOUNDS
+            if not math.isfinite(value) or not low <= value <= high:
+                raise invalid(self.id, f"a number from {low} to {high}.")
         return self.validate(value) if self.validate else value
+
+
+# numbers a setting of type number takes unless it declares its own bounds
+NUMBER_BOUNDS = (0, 1_000_000_000)
 
 
 def invalid(setting_id, why):
@@ -96,11 +108,13 @@ def check_departments(value):
 
 CORE_SETTINGS = [
     Setting("presence-online-seconds", "number", 30,
-            "A user is online when active within this many seconds."),
+            "A user is online when active within this many seconds.", bounds=(0.1, 86_400)),
     Setting("presence-typing-seconds", "number", 5,
-            "A typing indicator expires this many seconds after the last set-typing."),
+            "A typing indicator expires this many seconds after the last set-typing.",
+            bounds=(0.1, 3_600)),
     Setting("login-cookie-days", "number", 30,
-            "A login cookie from login or update-login expires after this many days."),
+            "A login cookie from login or update-login expires after this many days.",
+            bounds=(1, 3_650)),
     Setting("departments", "repeater", [],
             'Departments: [{"department-id", "department-name", "department-color", '
             '"department-image"}].', check_departments),
@@ -124,16 +138,19 @@ EXTERNAL_PREFIX = "external:"
 SETTING_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,120}$")
 
 
-class SettingsStore:
-    """Reads and writes setting values against the registry's types and defaults."""
+# The stamp of the stored settings: a row of its own, given a new random value by every
+# write in the writer's transaction, so that a process (on any host) that sees the stamp it
+# cached knows its copy is current, and a rolled-back write leaves the old stamp.
+STAMP = "sbcore:settings-stamp"
 
-    def __init__(self, specs):
-        self.specs = {spec.id: spec for spec in specs}
+
+class Reader:
+    """Reading setting values from ``self.current()``: the stored JSON texts by name."""
 
     def get(self, name, default=None):
-        row = SettingRow.get_or_none(SettingRow.name == name)
-        if row is not None:
-            return json.loads(row.value)
+        text = self.current().get(name)
+        if text is not None:
+            return json.loads(text)  # a fresh object each time: callers may change it
         spec = self.specs.get(name)
         return spec.default if spec else default
 
@@ -142,6 +159,42 @@ class SettingsStore:
         spec = self.specs[name]
         stored = self.get(name)
         return {**spec.default, **(stored if isinstance(stored, dict) else {})}
+
+    def all(self):
+        """``{id: [value, type]}`` for every registered setting."""
+        return {sid: [self.get(sid), spec.type] for sid, spec in sorted(self.specs.items())}
+
+
+class SettingsStore(Reader):
+    """Reads and writes setting values against the registry's types and defaults.
+
+    Values are served from a per-process copy of the stored settings (external ones
+    excepted), checked against the stamp in the database: one primary-key read per
+    ``get`` here, once per call through a :class:`SettingsView` (``ctx.settings``)."""
+
+    def __init__(self, specs):
+        self.specs = {spec.id: spec for spec in specs}
+        self._cached = (None, {})  # (stamp, {name: JSON text}), swapped whole
+
+    def view(self):
+        """The settings as one call sees them (the stamp checked at its first read)."""
+        return SettingsView(self)
+
+    def current(self):
+        stamp = SettingRow.select(SettingRow.value).where(SettingRow.name == STAMP).scalar() or ""
+        cached_stamp, values = self._cached
+        if stamp != cached_stamp:
+            values = {name: value for name, value in SettingRow.select(
+                SettingRow.name, SettingRow.value).where(
+                ~SettingRow.name.startswith(EXTERNAL_PREFIX)).tuples() if name != STAMP}
+            self._cached = (stamp, values)
+        return values
+
+    def bump(self):
+        """A new stamp, in the current transaction: every process reloads its copy."""
+        stamp = secrets.token_hex(16)
+        if not SettingRow.update(value=stamp).where(SettingRow.name == STAMP).execute():
+            SettingRow.create(name=STAMP, value=stamp)
 
     def set(self, name, value):
         spec = self.specs.get(name)
@@ -154,12 +207,8 @@ class SettingsStore:
         updated = SettingRow.update(value=encoded).where(SettingRow.name == name).execute()
         if not updated:
             SettingRow.create(name=name, value=encoded)
-
-    def all(self):
-        """``{id: [value, type]}`` for every registered setting (one query)."""
-        stored = {row.name: json.loads(row.value) for row in
-                  SettingRow.select().where(SettingRow.name.in_(list(self.specs)))}
-        return {sid: [stored.get(sid, spec.default), spec.type] for sid, spec in sorted(self.specs.items())}
+        if not name.startswith(EXTERNAL_PREFIX):
+            self.bump()
 
     def unpack(self, name, value):
         """A value given bare or as the ``[value, type]`` pair of get-settings, checked."""
@@ -196,3 +245,33 @@ class SettingsStore:
     def externals(self):
         return {row.name[len(EXTERNAL_PREFIX):]: json.loads(row.value) for row in
                 SettingRow.select().where(SettingRow.name.startswith(EXTERNAL_PREFIX))}
+
+
+class SettingsView(Reader):
+    """``ctx.settings``: the store's values, its stamp checked once per call (at the first
+    read, so a call that reads no setting pays nothing); a write through the view is
+    seen by the view's next read. Everything else is the store's."""
+
+    def __init__(self, store):
+        self._store = store
+        self._values = None
+
+    @property
+    def specs(self):
+        return self._store.specs
+
+    def current(self):
+        if self._values is None:
+            self._values = self._store.current()
+        return self._values
+
+    def set(self, name, value):
+        self._values = None
+        self._store.set(name, value)
+
+    def merge(self, values):
+        self._values = None
+        return self._store.merge(values)
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)

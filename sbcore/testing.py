@@ -109,6 +109,18 @@ class WidgetClient:
         assert result.ok, result
         return result.response
 
+    def upload(self, name, data, content_type="application/octet-stream"):
+        """Upload one file through ``/widget/upload`` as the widget does (multipart
+        field ``file``, the login cookie as ``Authorization: Bearer``)."""
+        boundary = "sbcoreboundary"
+        body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+                f"filename=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n").encode() \
+            + data + f"\r\n--{boundary}--\r\n".encode()
+        headers = dict(self.headers, **{"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        if self.cookie:
+            headers["Authorization"] = f"Bearer {self.cookie}"
+        return ApiResult(self.client.simulate_post("/widget/upload", body=body, headers=headers))
+
     def register(self, **fields):
         """Register a new visitor and keep its login cookie; returns its user."""
         answer = self.ok("register", **fields)
@@ -246,6 +258,11 @@ def sbcore_core(request, sbcore_pm, sbcore_config):
     if not sbcore_config.database_url.startswith("sqlite"):
         reset_server_database(instance)
     instance.init(report=lambda line: None)
+    # tests observe the events a call fires through the pull feed (get-events), which
+    # keeps them only while webhooks-feed is on (off by default: no rows nobody reads)
+    with dbmod.connection():
+        instance.settings.set("webhooks-feed", True)
+        instance.settings.current()  # a warm settings cache, as a running server has
     settings = _marker(request, "settings", {})
     if settings:
         with dbmod.connection():

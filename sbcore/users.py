@@ -164,9 +164,31 @@ def hash_password(config, password):
     return bcrypt.hashpw(encoded, bcrypt.gensalt(config.bcrypt_rounds)).decode("ascii")
 
 
+_DUMMY_HASHES = {}
+
+
+def dummy_hash(config):
+    """A bcrypt hash of nothing anyone knows, at the configured cost: checking a password
+    against it when no user matches costs the same time as a wrong password."""
+    rounds = config.bcrypt_rounds
+    if rounds not in _DUMMY_HASHES:
+        _DUMMY_HASHES[rounds] = bcrypt.hashpw(secrets.token_bytes(16),
+                                              bcrypt.gensalt(rounds)).decode("ascii")
+    return _DUMMY_HASHES[rounds]
+
+
 def check_password(password, hashed):
+    """Whether ``password`` matches the stored hash: bcrypt (``$2b$``, or PHP's ``$2y$``
+    from Support Board), or a WordPress phpass hash (``$P$``/``$H$``) of a user imported
+    from Support Board, which ``authenticate`` turns into bcrypt at the first sign-in."""
     if not hashed or not password:
         return False
+    if hashed.startswith(PHPASS_PREFIXES):
+        from passlib.hash import phpass
+        try:
+            return phpass.verify(password, hashed)
+        except ValueError:
+            return False
     encoded = password.encode("utf-8")
     if len(encoded) > 72:
         return False
@@ -174,6 +196,20 @@ def check_password(password, hashed):
         return bcrypt.checkpw(encoded, hashed.encode("ascii"))
     except ValueError:
         return False
+
+
+PHPASS_PREFIXES = ("$P$", "$H$")
+
+
+def authenticate(ctx, user, password):
+    """``check_password`` for a sign-in: a matching phpass hash is replaced by a bcrypt
+    hash of the same password, so that the old scheme is used once per user."""
+    if not check_password(password, user.password):
+        return False
+    if user.password.startswith(PHPASS_PREFIXES) and len(password.encode("utf-8")) <= 72:
+        user.password = hash_password(ctx.config, password)
+        User.update(password=user.password).where(User.id == user.id).execute()
+    return True
 
 
 def new_token():

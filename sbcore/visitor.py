@@ -6,11 +6,14 @@ caller's own user and conversations: another conversation's id answers 404
 ``conversation-not-found``, exactly like a missing one, so ids can't be probed. The
 caller's own id replaces any ``user_id`` it sends."""
 
+import hashlib
 import json
 from datetime import timedelta
 
+
 from . import conversations as C
 from . import db as dbmod
+from . import identity
 from . import uploads
 from . import users as U
 from .db import utcnow
@@ -25,8 +28,9 @@ from .functions import translations as translation_fns
 from .functions import users as user_fns
 from .functions.utilities import extension_allowed
 from .hooks import hookimpl
-from .models import Message, RateHit, User
-from .registry import FunctionSet, Json
+from .models import Message, RateHit, User, UserDetail
+from .realtime import events as realtime
+from .registry import Attachments, FunctionSet, Json, Search
 from .settings import Setting
 
 visitor = FunctionSet()
@@ -47,13 +51,24 @@ def sbcore_register_settings():
         Setting("widget-rate-limit", "number", 200,
                 "Registrations and logins one address may make per window on /widget/api; "
                 "more answer 429. 0 turns the limit off."),
-        Setting("widget-rate-window", "number", 600, "The rate limit's window, in seconds."),
+        Setting("widget-rate-window", "number", 600, "The rate limit's window, in seconds.",
+                bounds=(1, 7 * 86_400)),
         Setting("widget-trust-forwarded-for", "checkbox", False,
                 "Count the rate limit per the last address in X-Forwarded-For (only behind a "
                 "proxy that sets it)."),
         Setting("widget-upload-max-bytes", "number", 10_000_000,
-                "The largest file a visitor may upload through /widget/upload."),
+                "The largest file a visitor may upload through /widget/upload.",
+                bounds=(1, 1_000_000_000)),
         Setting("widget-title", "text", "Chat with us", "The title of the chat widget's panel."),
+        Setting("widget-message-max-chars", "number", 10_000,
+                "The longest message a visitor may send (characters).", bounds=(1, 1_000_000)),
+        Setting("widget-upload-hourly-count", "number", 30,
+                "Files one visitor may upload per hour.", bounds=(1, 100_000)),
+        Setting("widget-upload-hourly-bytes", "number", 50_000_000,
+                "Bytes one visitor may upload per hour.", bounds=(1, 10_000_000_000)),
+        Setting("widget-max-details", "number", 30,
+                "Details (extra) one visitor may have; each value at most 512 characters, each "
+                "name 191.", bounds=(1, 1_000)),
     ]
 
 
@@ -79,6 +94,19 @@ def authenticate(ctx, cookie):
     # every HEARTBEAT seconds
     if user.last_activity is None or user.last_activity < utcnow() - timedelta(seconds=HEARTBEAT):
         ctx.presence.touch(user.id)
+        window = ctx.settings.get("presence-online-seconds")
+        if user.last_activity is None or user.last_activity < utcnow() - timedelta(seconds=window):
+            realtime.presence(ctx, user.id, online=True)  # back after a while: tell the agents
+
+
+def identify(ctx, cookie, address):
+    """For the public functions: ``ctx.viewer`` is the visitor of a valid login cookie,
+    else the caller's address (hashed), so that article views count once a day each."""
+    session = auth.session_from_cookie(ctx, cookie) if isinstance(cookie, str) and cookie else None
+    if session is not None and session.user is not None:
+        ctx.viewer = f"user:{session.user.id}"
+    else:
+        ctx.viewer = "addr:" + hashlib.sha256(str(address).encode()).hexdigest()[:40]
 
 
 def check_rate(core, address, name):
@@ -156,6 +184,23 @@ def emit_registration(ctx, user, details, rich_id="", conversation_id=None):
 # --- account ---
 
 
+def check_detail_count(ctx, user_id, *extras):
+    """At most ``widget-max-details`` details per visitor (sizes are bounded by
+    ``users.parse_extra``)."""
+    limit = ctx.settings.get("widget-max-details")
+    slugs = set()
+    for extra in extras:
+        if isinstance(extra, dict):
+            slugs.update(str(slug) for slug, item in extra.items()
+                         if (item[0] if isinstance(item, list) and item else item) not in ("", None))
+    if len(slugs) <= limit and user_id is None:
+        return
+    if user_id is not None and slugs:
+        slugs.update(d.slug for d in UserDetail.select(UserDetail.slug).where(UserDetail.user == user_id))
+    if len(slugs) > limit:
+        raise ApiError("too-many-details", f"A visitor has at most {limit} details.", 400)
+
+
 def check_password_rule(password):
     if password and len(password) < 8:
         raise invalid_argument("password", "at least 8 characters.")
@@ -167,18 +212,27 @@ def register(ctx, first_name: str = "", last_name: str = "", email: str = "", pa
     if password and not email:
         raise invalid_argument("password", "a password needs an email to log in with.")
     check_password_rule(password)
+    identity.refuse_reserved(ctx, "extra", extra)
+    check_detail_count(ctx, None, extra)
     details = U.parse_extra("extra", extra)
     user = U.create_user(ctx, first_name=first_name or None, last_name=last_name or None,
                          email=email, password=password, extra=extra)
     if user.email:
+        identity.claim(user.id)
         emit_registration(ctx, user, details)
     return logged_in(ctx, user)
 
 
 @visitor("login")
 def login(ctx, email: str, password: str):
+    """A customer's login. Staff (agents, admins) sign in to the workspace, never here;
+    an unknown email, staff and a wrong password cost the same bcrypt check."""
     user = User.get_or_none(User.email == email.strip().lower())
-    if user is None or user.user_type == "bot" or not U.check_password(password, user.password):
+    if user is not None and (user.user_type in ("bot", "agent", "admin") or not user.password):
+        user = None  # staff sign in at /admin, never through the widget
+    if user is None:
+        U.check_password(password or "-", U.dummy_hash(ctx.config))  # the same cost as a wrong password
+    if user is None or not U.authenticate(ctx, user, password):
         return False
     ctx.hook.sbcore_on_login(ctx=ctx, user=user)
     return logged_in(ctx, user)
@@ -187,7 +241,15 @@ def login(ctx, email: str, password: str):
 @visitor("logout")
 def logout(ctx):
     auth.end_session(ctx.session.id)
+    realtime.presence(ctx, ctx.visitor.id, online=False)
     return True
+
+
+@visitor("stream-ticket")
+def stream_ticket(ctx):
+    """A single-use ticket that opens ``GET /widget/events?ticket=…`` once within a
+    minute, for readers that cannot send the login cookie as a header (EventSource)."""
+    return realtime.issue_ticket(ctx.visitor.id)
 
 
 @visitor("get-user")
@@ -208,12 +270,24 @@ def update_user(ctx, user_id: int | None = None, first_name: str | None = None,
     if profile_image and (len(profile_image) > 512
                           or not profile_image.lower().startswith(("http://", "https://"))):
         raise invalid_argument("profile_image", "an http or https URL of at most 512 characters.")
+    if profile_image and (profile_image.startswith(f"{ctx.config.public_url}/uploads/")
+                          or uploads.is_recorded(ctx.config, profile_image)):
+        if not uploads.owned_by(ctx.config, [profile_image], own):
+            raise invalid_argument("profile_image", "one of your own uploads, or an image elsewhere.")
+        profile_image = own_url(ctx, profile_image)
     check_password_rule(password)
     if email is not None and email.strip().upper() == "NULL":
         raise invalid_argument("email", "an email address.")
-    return user_fns.update_user(ctx, own, first_name=first_name, last_name=last_name, email=email,
-                                profile_image=profile_image, password=password,
-                                settings_extra=settings_extra, extra=extra)
+    identity.refuse_reserved(ctx, "extra", extra)
+    identity.refuse_reserved(ctx, "settings_extra", settings_extra)
+    check_detail_count(ctx, own, settings_extra if settings_extra is not None else extra)
+    before = ctx.visitor.email
+    result = user_fns.update_user(ctx, own, first_name=first_name, last_name=last_name, email=email,
+                                  profile_image=profile_image, password=password,
+                                  settings_extra=settings_extra, extra=extra)
+    if email is not None and U.check_email(email) != before:
+        identity.claim(own)
+    return result
 
 
 @visitor("subscribe")
@@ -226,6 +300,12 @@ def subscribe(ctx, email: str, conversation_id: int | None = None):
     return True
 
 
+@visitor("send-email-confirmation")
+def send_email_confirmation(ctx):
+    """Email the visitor a link that verifies its email; false when it is verified."""
+    return identity.send_confirmation(ctx, U.get_user(ctx.visitor.id))
+
+
 def take_email(ctx, user, email):
     email = U.check_email(email)
     if not email:
@@ -233,7 +313,7 @@ def take_email(ctx, user, email):
     if email == user.email:
         return
     U.require_email_free(email, except_id=user.id)
-    changes = {"email": email}
+    changes = {"email": email, "email_status": identity.CLAIMED}
     if user.user_type == "visitor":
         changes["user_type"] = "lead"
     User.update(**changes).where(User.id == user.id).execute()
@@ -244,9 +324,22 @@ def take_email(ctx, user, email):
                                    "email": email})
 
 
+def check_upload_quota(ctx, size):
+    """At most ``widget-upload-hourly-count`` files and ``widget-upload-hourly-bytes`` bytes
+    per visitor per hour (429 beyond), counted from the files' records (``sb_files``)."""
+    files, used = uploads.uploaded_since(ctx.visitor.id, utcnow() - timedelta(hours=1))
+    if files >= ctx.settings.get("widget-upload-hourly-count") or \
+            used + size > ctx.settings.get("widget-upload-hourly-bytes"):
+        raise ApiError("too-many-uploads", "This visitor uploaded as much as an hour allows; try "
+                       "again later.", 429)
+
+
 def save_upload(ctx, file: dict):
-    """Store one uploaded file in the uploads folder; answers its name and URL."""
-    if not isinstance(file, dict) or not file.get("filename"):
+    """Store one uploaded file; answers its name and URL. A visitor's (``ctx.visitor``,
+    the widget) counts against its hourly bounds; staff's (the workspace, ``caller_id``)
+    goes to the attachments folder."""
+    if not isinstance(file, dict) or not isinstance(file.get("filename"), str) or \
+            not file["filename"] or not isinstance(file.get("data"), bytes):
         raise invalid_argument("file", "send one file as the multipart field 'file'.")
     name = file["filename"]
     extension = name.rsplit(".", 1)[-1] if "." in name else ""
@@ -255,10 +348,12 @@ def save_upload(ctx, file: dict):
                        "uploaded.", 400)
     if len(file["data"]) > ctx.settings.get("widget-upload-max-bytes"):
         raise ApiError("file-too-large", "The file is larger than widget-upload-max-bytes.", 413)
-    relative, path = uploads.new_file(ctx.config, "widget", "." + extension.lower())
-    with open(path, "wb") as handle:
-        handle.write(file["data"])
-    return {"name": name, "url": ctx.upload_url(relative)}
+    uploader = getattr(ctx, "visitor", None)
+    if uploader is not None:
+        check_upload_quota(ctx, len(file["data"]))
+    key = uploads.store(ctx.core, uploads.VISITOR_FOLDER if uploader is not None else uploads.STAFF_FOLDER,
+                        "." + extension.lower(), file["data"], uploader.id if uploader else ctx.caller_id)
+    return {"name": name, "url": ctx.upload_url(key)}
 
 
 # --- conversations ---
@@ -285,17 +380,27 @@ def get_conversation(ctx, conversation_id: int):
 
 
 def own_attachments(ctx, attachments):
-    """Visitors attach only files they uploaded here (``/widget/upload``)."""
-    for item in attachments or []:
-        if not (isinstance(item, list) and len(item) >= 2
-                and uploads.local_path_of_url(ctx.config, item[1]) is not None):
-            raise invalid_argument("attachments", 'each attachment is ["name", "URL"] of a file '
-                                   "uploaded through /widget/upload.")
-    return attachments
+    """Visitors attach only files they uploaded themselves (``/widget/upload``, on any
+    host of the install); the URLs stored are this install's own."""
+    if not all(isinstance(item, list) and len(item) >= 2 for item in attachments or []) \
+            or not uploads.owned_by(ctx.config, [item[1] for item in attachments or []], ctx.visitor.id):
+        raise invalid_argument("attachments", 'each attachment is ["name", "URL"] of a file '
+                               "you uploaded through /widget/upload.")
+    return [[item[0], own_url(ctx, item[1]), *item[2:]] for item in attachments or []] \
+        if attachments else attachments
+
+
+def own_url(ctx, url):
+    return ctx.upload_url(uploads.key_of_url(ctx.config, url, any_host=True))
 
 
 @visitor("send-message")
-def send_message(ctx, conversation_id: int, message: str = "", attachments: list | None = None):
+def send_message(ctx, conversation_id: int, message: str = "", attachments: Attachments | None = None):
+    limit = ctx.settings.get("widget-message-max-chars")
+    if len(message) > limit:
+        raise ApiError("message-too-long", f"A message is at most {limit} characters.", 400)
+    if len(attachments or ()) > 10:
+        raise invalid_argument("attachments", "at most 10 attachments.")
     own_conversation(ctx, conversation_id)
     return message_fns.send_message(ctx, ctx.visitor.id, conversation_id, message,
                                     own_attachments(ctx, attachments))
@@ -411,17 +516,20 @@ def register_from_form(ctx, values, conversation_id, rich_id):
 @visitor("get-articles")
 def get_articles(ctx, id: str | int = -1, count: int | None = None, full: bool = False,
                  categories: Json = False, articles_language: str | bool = False):
-    return articles_fns.get_articles(ctx, id, count, full, categories, articles_language)
+    return articles_fns.read_articles(ctx, id, count, full, categories, articles_language,
+                                      viewer=getattr(ctx, "viewer", None))
 
 
 @visitor("search-articles")
-def search_articles(ctx, search: str, articles_language: str | bool = False):
+def search_articles(ctx, search: Search, articles_language: str | bool = False):
     return articles_fns.search_articles(ctx, search, articles_language)
 
 
 @visitor("article-ratings")
 def article_ratings(ctx, article_id: str, rating: int | bool = False):
-    return articles_fns.article_ratings(ctx, article_id, rating)
+    """Reads the ratings, or rates: one rating per visitor per article (a new one
+    replaces the visitor's earlier one)."""
+    return articles_fns.rate_article(ctx, article_id, rating, user_id=ctx.visitor.id)
 
 
 @visitor("get-translation")

@@ -38,6 +38,7 @@ EVENTS = ("conversation-status-updated", "dialogflow-message", "email-sent", "lo
 # messages, too many rows to keep for the pull feed when no webhook wants them.
 DELIVERY_ONLY = ("new-messages",)
 SETTING = "webhooks"
+FEED = "webhooks-feed"
 DEFAULT_SETTING = {"webhooks-active": False, "webhooks-url": "", "webhooks-key": "",
                    "webhooks-allowed": ""}
 TIMEOUT = 10.0
@@ -61,7 +62,11 @@ def sbcore_register_settings():
                     "Webhooks: webhooks-active, webhooks-url, webhooks-key (signing secret), "
                     "webhooks-allowed (comma-separated event names, empty for all)."),
             Setting("webhooks-retention-days", "number", 30,
-                    "Delivered, skipped and failed events are kept this many days (the pull feed).")]
+                    "Delivered, skipped and failed events are kept this many days (the pull feed).",
+                    bounds=(1, 3_650)),
+            Setting(FEED, "checkbox", False,
+                    "Keep every event for the get-events pull feed, also those that webhooks do "
+                    "not send (off: only the events sent are written).")]
 
 
 sbcore_register_functions = functions.hook()
@@ -97,24 +102,30 @@ def wanted(settings, name):
 # --- writing events (inside the caller's transaction) ---
 
 
-def will_send(ctx, name):
-    """Whether webhooks are set up to send ``name`` (the setting read once per call)."""
+def call_settings(ctx):
+    """The webhooks setting and the feed switch, read once per call."""
     if getattr(ctx, "_webhook_settings", None) is None:
-        ctx._webhook_settings = config_of(ctx)
-    return wanted(ctx._webhook_settings, name)
+        ctx._webhook_settings = {**config_of(ctx), FEED: bool(ctx.settings.get(FEED))}
+    return ctx._webhook_settings
+
+
+def will_send(ctx, name):
+    """Whether webhooks are set up to send ``name``."""
+    return wanted(call_settings(ctx), name)
 
 
 def record(ctx, name, items):
     """Write one event row per item of ``items`` (one INSERT); the worker delivers them
-    after commit."""
+    after commit. An event that no webhook sends is written (as ``skipped``) only while
+    the pull feed (``webhooks-feed``) keeps events."""
     if name not in EVENTS:
         raise ValueError(f"unknown webhook event {name!r}")
     if not items:
         return
-    now = time.time()
     status = PENDING if will_send(ctx, name) else SKIPPED
-    if status == SKIPPED and name in DELIVERY_ONLY:
-        return
+    if status == SKIPPED and (name in DELIVERY_ONLY or not call_settings(ctx)[FEED]):
+        return  # no webhook sends it and no pull feed keeps it: no row
+    now = time.time()
     Event.insert_many([{"name": name, "data": json.dumps(data, separators=(",", ":")),
                         "delivery_id": f"msg_{secrets.token_hex(16)}", "created": utcnow(),
                         "created_ts": now, "status": status, "next_attempt": now}
@@ -239,7 +250,8 @@ def get_events(ctx, after: str = "", limit: int = 100):
         raise invalid_argument("limit", "from 1 to 1000.")
     cursor = 0
     if str(after).strip():
-        if not (str(after).strip().isascii() and str(after).strip().isdigit()):
+        cursor = str(after).strip()
+        if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
             raise invalid_argument("after", "a cursor from a previous get-events answer.")
         cursor = int(after)
     events = list(Event.select().where(Event.id > cursor).order_by(Event.id).limit(limit))

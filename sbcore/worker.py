@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable
 
 from . import db as dbmod
@@ -67,7 +68,11 @@ def new_owner():
 def claim(job, now, owner=None, force=False):
     """Take the job's lease if it is due (or ``force``) and free; answers the owner
     that holds it now (pass it to ``release``), or None. ``force`` skips the interval,
-    never another run's lease."""
+    never another run's lease.
+
+    One UPDATE decides, with "due" and "free" both in its WHERE: a worker that read the
+    row just before another finished the job (lease released, last_run set) must not run
+    it again (two hosts ran an hourly job twice)."""
     owner = owner or new_owner()
     row = JobRun.get_or_none(JobRun.name == job.name)
     if row is None:
@@ -79,8 +84,11 @@ def claim(job, now, owner=None, force=False):
         row = JobRun.get(JobRun.name == job.name)
     if not force and row.last_run is not None and (utcnow() - row.last_run).total_seconds() < job.interval:
         return None
-    taken = JobRun.update(lease_until=now + job.lease, lease_owner=owner).where(
-        (JobRun.name == job.name) & (JobRun.lease_until < now)).execute()
+    condition = (JobRun.name == job.name) & (JobRun.lease_until < now)
+    if not force:
+        condition &= JobRun.last_run.is_null() | (
+            JobRun.last_run <= utcnow() - timedelta(seconds=job.interval))
+    taken = JobRun.update(lease_until=now + job.lease, lease_owner=owner).where(condition).execute()
     return owner if taken == 1 else None
 
 

@@ -56,7 +56,7 @@ def test_login_takes_3_8s_user_token_beside_the_admin_token(api, core, member):
 def test_login_with_user_id_and_token_needs_bearer(api, core, member):
     user_id, token = member
     result = api.client.simulate_post("/api", headers={"Authorization": f"Bearer {api.token}"},
-                                      params={"function": "login", "user_id": str(user_id),
+                                      json={"function": "login", "user_id": str(user_id),
                                               "token": token})
     assert result.status_code == 200
     assert cookie_user(core, result.json["response"][1]) == user_id
@@ -98,7 +98,7 @@ def test_logout_ends_the_cookie(api, core, member):
 def test_update_login_rewrites_the_user_and_gives_a_fresh_cookie(api, core, member):
     user_id, _ = member
     _, cookie = api.ok("login", email="mia@example.com", password="correct horse")
-    result = api.client.simulate_post("/api", params={
+    result = api.client.simulate_post("/api", json={
         "token": api.token, "function": "update-login", "login-cookie": cookie,
         "first_name": "Mira", "last_name": "Stone", "email": "mira@example.com", "department": "2"})
     assert result.status_code == 200, result.json

@@ -112,3 +112,54 @@ def test_a_chatbot_is_scheduled_after_the_commit(api, ctx):
     assert len(ctx._after_commit) == 1 and ANSWERS.calls == []
     ctx.run_after_commit()
     assert ANSWERS.calls == [("Hello", False)]
+
+
+def make_switched_bot(name, active):
+    bot = make_bot(name)
+    asked = []
+
+    @hookimpl
+    def sbcore_bot_active(ctx):
+        asked.append(ctx.core.database.in_transaction())
+        return active[0]
+
+    bot.sbcore_bot_active, bot.asked = sbcore_bot_active, asked
+    return bot
+
+
+SWITCH = [False]
+SWITCHED = make_switched_bot("switched", SWITCH)
+
+
+class TestBotActive:
+    @pytest.fixture
+    def sbcore_plugins(self):
+        return [SWITCHED]
+
+    def test_a_chatbot_that_is_off_is_not_scheduled_and_on_it_is(self, api, ctx):
+        SWITCHED.calls.clear()
+        SWITCHED.asked.clear()
+        SWITCH[0] = False
+        user_id, conversation_id = setup_conversation(api)
+        with ctx.core.database.atomic():
+            C.add_message(ctx, U.require_user(user_id), C.require_conversation(conversation_id), "Hi")
+        assert SWITCHED.asked == [True] and not ctx._after_commit  # asked in the transaction
+        api.ok("send-message", user_id=user_id, conversation_id=conversation_id, message="Hello")
+        assert SWITCHED.calls == []
+        SWITCH[0] = True
+        api.ok("send-message", user_id=user_id, conversation_id=conversation_id, message="Again")
+        assert SWITCHED.calls == [("Again", False)]
+        assert texts(api, conversation_id)[-1] == "switched: Again"
+
+
+class TestUndeclared:
+    @pytest.fixture
+    def sbcore_plugins(self):
+        return [SWITCHED, ANSWERS]  # ANSWERS does not say whether it is on: it is asked
+
+    def test_a_chatbot_without_the_switch_hook_is_still_asked(self, api):
+        SWITCHED.calls.clear()
+        SWITCH[0] = False
+        user_id, conversation_id = setup_conversation(api)
+        api.ok("send-message", user_id=user_id, conversation_id=conversation_id, message="Hello")
+        assert ANSWERS.calls == [("Hello", False)] and SWITCHED.calls == []

@@ -44,7 +44,9 @@ def test_csv_users_writes_every_user_with_details(api, core):
     only = api.ok("csv-users", user_ids=[a])
     with open(local_path(core, only), encoding="utf-8") as handle:
         assert [row["id"] for row in csv.DictReader(handle)] == [str(a)]
-    served = api.client.simulate_get(url.split("http://testserver", 1)[1])
+    assert api.client.simulate_get(url.split("http://testserver", 1)[1]).status_code == 401
+    served = api.client.simulate_get(url.split("http://testserver", 1)[1],
+                                     headers={"Authorization": f"Bearer {api.token}"})
     assert served.status_code == 200
     assert len(list(csv.reader(io.StringIO(served.text)))) == len(rows) + 1
 

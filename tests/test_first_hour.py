@@ -1,4 +1,5 @@
-"""A newcomer's first hour: every first step works as the README writes it."""
+"""A newcomer's first hour: every first step works as the README and docs/getting-started.md
+write it."""
 
 import os
 import re

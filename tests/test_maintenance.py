@@ -59,7 +59,7 @@ def test_clean_data_works_in_batches(api, core, monkeypatch, snapshot):
         User.update(last_activity=utcnow() - timedelta(days=2)).where(User.id.in_(ids)).execute()
     with dbmod.connection():
         result = maintenance.clean(core.context())
-    assert result == {"visitors": 8, "trash": 0, "archived": 0}
+    assert result == {"visitors": 8, "trash": 0, "archived": 0, "files": 0}
     assert all(api.ok("get-user", user_id=i) is False for i in ids)
 
 

@@ -51,6 +51,7 @@ def test_delete_users_is_constant_per_batch(api, assert_query_count):
     ids = add_users(50, "del")
     # admin; their conversations; their messages (search rows and files, one read);
     # profile images; user search rows; users (the database cascades the rest);
-    # webhooks setting, the user-deleted events in one insert
-    with assert_query_count(8):
+    # webhooks setting, the user-deleted events in one insert; their profile-image uses,
+    # the files they uploaded
+    with assert_query_count(10):
         api.ok("delete-users", user_ids=ids)

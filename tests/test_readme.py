@@ -83,6 +83,12 @@ def check_shell(text, tmp_path):
                 result = subprocess.run([sys.executable, "-m", "sbcore.cli", *words[1:]], cwd=tmp_path,
                                         capture_output=True, text=True, timeout=120)
                 assert result.returncode == 0, result.stderr
+        elif words[0] == "gunicorn":  # the project's gunicorn.conf.py and wsgi.py, by name
+            named = [w for w in words[1:] if w.endswith(".py") or w.endswith(":app")]
+            assert named, f"`{line}`: no config or app named"
+            for word in named:
+                name = word.replace(":app", ".py")
+                assert os.path.exists(os.path.join(ROOT, os.path.basename(name))), f"`{line}`: no {name}"
         elif words[0] in ("pip", "python", "python3", "curl", "cd", "git", ".venv/bin/python"):
             continue  # checked by the tests of what they do (build, install, HTTP)
         else:
@@ -217,6 +223,10 @@ def test_every_readme_block_runs(block, tmp_path, database_url):
             app.sbcore.close()
     elif language == "ini":
         check_ini(text)
+    elif language == "text":  # a diagram: every sbcore command it names exists
+        commands = cli_commands()
+        named = re.findall(r"\bsbcore ([a-z][a-z-]+)(?= *(?:--|\(|×|$))", text, re.M)
+        assert named and set(named) <= commands, f"{document}:{line}: {set(named) - commands}"
     elif language == "php":
         run_php(text, tmp_path)
     elif language == "":

@@ -53,7 +53,7 @@ def sb_config(tmp_path, database_url, port):
     and the upload URLs come from it)."""
     return Config(database_url=database_url, uploads_dir=str(tmp_path / "uploads"),
                   data_dir=str(tmp_path / "data"), public_url=f"http://127.0.0.1:{port}",
-                  worker="off", bcrypt_rounds=4)
+                  events_url=f"http://127.0.0.1:{port}", worker="off", bcrypt_rounds=4)
 
 
 @pytest.fixture
@@ -512,5 +512,63 @@ def test_a_session_ended_while_typing_and_sending_never_loses_the_message(browse
         new_cookie = page.evaluate("k => localStorage.getItem(k)", key)
         assert new_cookie and new_cookie != cookie
     assert page.locator(".sb-error:visible").count() == 0 or page.locator(".sb-error").inner_text() == ""
+    assert errors == []
+    context.close()
+
+
+def test_an_agent_reply_arrives_over_the_event_stream(browser, server, admin, agent_id):
+    """With the stream up, get-new-messages is refused: the reply can only come as an
+    event of /widget/events, read with fetch and the login cookie in a header."""
+    context = browser.new_context(locale="en-US")
+    streams = []
+    context.on("request", lambda request: streams.append(request) if "/widget/events" in request.url
+               else None)
+    page, errors = open_page(context, f"{server}/chat")
+    box = page.get_by_role("textbox", name="Write a message...")
+    box.fill("Anyone there?")
+    box.press("Enter")
+    expect(page.locator(".sb-msg.sb-own")).to_have_count(1)
+    expect(page.locator(".sb-root")).to_have_attribute("data-stream", "up", timeout=15000)
+
+    polls = []
+
+    def refuse_polls(route):
+        if "get-new-messages" in (route.request.post_data or ""):
+            polls.append(route.request)
+            route.abort()
+        else:
+            route.continue_()
+    page.route(f"{server}/widget/api", refuse_polls)
+
+    conversation_id = only_conversation(admin)
+    admin("save-settings", settings={"presence-typing-seconds": 60})
+    admin("set-typing", user_id=agent_id, conversation_id=conversation_id)
+    expect(page.locator(".sb-typing")).to_have_text("Bruce Peterson is typing...", timeout=15000)
+    admin("send-message", user_id=agent_id, conversation_id=conversation_id, message="Yes, over SSE")
+    reply = page.locator(".sb-msg:not(.sb-own)")
+    expect(reply.locator(".sb-text")).to_have_text("Yes, over SSE", timeout=15000)
+    expect(reply.locator(".sb-author")).to_have_text("Bruce Peterson")
+    expect(page.locator(".sb-typing")).to_have_text("")
+
+    assert streams, "the widget never opened /widget/events"
+    request = streams[0]
+    assert request.url == f"{server}/widget/events"  # nothing in the URL
+    assert request.headers.get("authorization", "").startswith("Bearer ")
+    assert errors == []
+    context.close()
+
+
+def test_the_widget_polls_when_the_stream_fails(browser, server, admin, agent_id):
+    context = browser.new_context(locale="en-US")
+    context.route(f"{server}/widget/events", lambda route: route.fulfill(status=503, body="down"))
+    page, errors = open_page(context, f"{server}/chat")
+    box = page.get_by_role("textbox", name="Write a message...")
+    box.fill("Hello?")
+    box.press("Enter")
+    expect(page.locator(".sb-msg.sb-own")).to_have_count(1)
+    admin("send-message", user_id=agent_id, conversation_id=only_conversation(admin),
+          message="Polled reply")
+    expect(page.locator(".sb-msg:not(.sb-own) .sb-text")).to_have_text("Polled reply", timeout=15000)
+    assert page.locator("[data-stream=up]").count() == 0
     assert errors == []
     context.close()

@@ -4,7 +4,6 @@ The endpoint is the setting's (``https://s3.{region}.amazonaws.com`` by default)
 ``SB_URL_S3``; another endpoint (MinIO, Cloudflare R2, a local fake) is addressed
 path-style, ``{endpoint}/{bucket}/{key}``."""
 
-import mimetypes
 from urllib.parse import quote, unquote, urlsplit
 
 import boto3
@@ -48,11 +47,11 @@ class Bucket:
             return None
         return unquote(url[len(prefix):])
 
-    def put(self, key, path):
-        content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        with open(path, "rb") as handle:
-            self._call("PutObject", self.client.put_object, Bucket=self.bucket, Key=key, Body=handle,
-                       ContentType=content_type)
+    def put(self, key, blob):
+        """Upload ``blob`` (a sbcore.storage.Blob, closed here) as ``key``."""
+        with blob.stream as handle:
+            self._call("PutObject", self.client.put_object, Bucket=self.bucket, Key=key,
+                       Body=handle.read(), ContentType=blob.content_type)
         return self.url(key)
 
     def delete(self, key):

@@ -3,14 +3,15 @@
 import json
 import re
 import secrets
+from datetime import timedelta
 
 from peewee import SQL
 
 from ..db import utcnow
 from ..errors import ApiError, invalid_argument, missing_argument
 from ..hooks import hookimpl
-from ..models import Article, ArticleRating, ReportRow
-from ..registry import AGENT, FunctionSet, Json
+from ..models import Article, ArticleRating, ArticleView, ReportRow
+from ..registry import AGENT, FunctionSet, Json, Search
 from ..search import normalise, search_backend
 from ..translations import LANGUAGE_CODE
 from ..settings import Setting, list_of_records
@@ -84,6 +85,25 @@ def in_language(query, language):
 @functions("get-articles", role=AGENT, spellings={"articles_language": ("language",)})
 def get_articles(ctx, id: str | int = -1, count: int | None = None, full: bool = False,
                  categories: Json = False, articles_language: str | bool = False):
+    return read_articles(ctx, id, count, full, categories, articles_language)
+
+
+def count_view(article, viewer):
+    """Count a view of ``article``; with a ``viewer`` (the visitor API's), once a day."""
+    if viewer is not None:
+        today = utcnow().date()
+        if ArticleView.select().where((ArticleView.article_id == article.article_id)
+                                      & (ArticleView.viewer == viewer)
+                                      & (ArticleView.day == today)).exists():
+            return
+        ArticleView.delete().where(ArticleView.day < today - timedelta(days=1)).execute()
+        ArticleView.create(article_id=article.article_id, viewer=viewer, day=today)
+    Article.update(views=Article.views + 1).where(Article.id == article.id).execute()
+    ReportRow.create(name="articles-views", value=article.article_id)
+
+
+def read_articles(ctx, id, count, full, categories, articles_language, viewer=None):
+    """get-articles; ``viewer`` (a visitor or an address) counts a view once a day."""
     language = language_of(articles_language)
     if str(id) not in ("-1", "", "false"):
         if not ARTICLE_ID.match(str(id)):
@@ -91,8 +111,7 @@ def get_articles(ctx, id: str | int = -1, count: int | None = None, full: bool =
         found = in_language(Article.select().where(Article.article_id == str(id)), language)
         if not found:
             return []
-        Article.update(views=Article.views + 1).where(Article.id == found[0].id).execute()
-        ReportRow.create(name="articles-views", value=found[0].article_id)
+        count_view(found[0], viewer)
         return [shape(found[0])]  # Support Board 3.8: always an array
     query = Article.select().order_by(Article.position, Article.id)
     rows = in_language(query, language)
@@ -183,7 +202,7 @@ def save_one_article(item):
 
 
 @functions("search-articles", role=AGENT, spellings={"articles_language": ("language",)})
-def search_articles(ctx, search: str, articles_language: str | bool = False):
+def search_articles(ctx, search: Search, articles_language: str | bool = False):
     language = language_of(articles_language)
     match = search_backend().match("articles", search)
     if search.strip():
@@ -209,6 +228,12 @@ def save_articles_categories(ctx, categories: list):
 
 @functions("article-ratings", role=AGENT)
 def article_ratings(ctx, article_id: str, rating: int | bool = False):
+    return rate_article(ctx, article_id, rating)
+
+
+def rate_article(ctx, article_id, rating, user_id=None):
+    """article-ratings; a visitor's (``user_id``) rating replaces its earlier one, so
+    each visitor counts once per article."""
     if not ARTICLE_ID.match(article_id):
         raise invalid_argument("article_id", "an article id.")
     if rating is False:
@@ -219,5 +244,8 @@ def article_ratings(ctx, article_id: str, rating: int | bool = False):
         raise invalid_argument("rating", "1 (positive) or 0 (negative).")
     if not Article.select().where(Article.article_id == article_id).exists():
         raise ApiError("article-not-found", f"No article has the ID {article_id}.", 404)
-    ArticleRating.create(article_id=article_id, rating=1 if rating == 1 else -1)
+    value = 1 if rating == 1 else -1
+    if user_id is None or not ArticleRating.update(rating=value, creation_time=utcnow()).where(
+            (ArticleRating.article_id == article_id) & (ArticleRating.user_id == user_id)).execute():
+        ArticleRating.create(article_id=article_id, rating=value, user_id=user_id)
     return True

@@ -7,11 +7,11 @@ from peewee import fn
 from .. import conversations as C
 from .. import db as dbmod
 from .. import users as U
-from ..errors import ApiError, invalid_argument
+from ..errors import ApiError
 from ..hooks import hookimpl
 from ..models import Conversation, Message, User
 from ..models.users import AGENT_TYPES
-from ..registry import AGENT, FunctionSet, IdList
+from ..registry import AGENT, FunctionSet, IdList, Search
 from .users import parse_since
 
 functions = FunctionSet()
@@ -44,18 +44,19 @@ def since_filter(query, datetime):
     return query.where(Conversation.last_update_time > since)
 
 
-@functions("get-conversation", role=AGENT)
+@functions("get-conversation", role=AGENT, read=True)
 def get_conversation(ctx, conversation_id: int, user_id: int | None = None):
-    conversation = C.get_conversation(conversation_id)
+    conversation = C.get_conversation_with_user(conversation_id)
     if conversation is None or (user_id is not None and conversation.user_id != user_id):
         return {"messages": [], "details": ""}
     return C.full_conversation(conversation)
 
 
-@functions("get-conversations", role=AGENT)
+@functions("get-conversations", role=AGENT, read=True)
 def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = None,
                       routing: bool = False, routing_unassigned: bool = False,
-                      department: int | None = None, source: str = "", tag: str = ""):
+                      department: int | None = None, source: str = "", tag: str = "",
+                      unassigned: bool = False, before: str = ""):
     dbmod.check_page(pagination, C.PAGE_SIZE)
     query = C.list_query()
     if status_code in (None, ""):
@@ -70,6 +71,13 @@ def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = 
         tag = tag.strip()
         query = query.where((Conversation.tags == tag) | Conversation.tags.startswith(tag + ",")
                             | Conversation.tags.endswith("," + tag) | Conversation.tags.contains(f",{tag},"))
+    if unassigned:  # sbcore extension: no agent assigned
+        query = query.where(Conversation.agent_id.is_null())
+    if before:  # sbcore extension: the page after a row, by the index alone (no OFFSET)
+        moment, last_id = C.parse_cursor(before)
+        query = query.where((Conversation.last_update_time <= moment) & (
+            (Conversation.last_update_time < moment) | (Conversation.id < last_id)))
+        pagination = 0
     query = routing_filter(ctx, query, routing, routing_unassigned)
     rows = C.list_rows(dbmod.page(C.newest_first(query), pagination, C.PAGE_SIZE))
     for row in rows:  # Support Board 3.8 decodes the payload here (null when empty)
@@ -85,7 +93,7 @@ def decoded_payload(text):
     return value if isinstance(value, dict) else None
 
 
-@functions("get-new-conversations", role=AGENT)
+@functions("get-new-conversations", role=AGENT, read=True)
 def get_new_conversations(ctx, datetime: str, routing: bool = False, routing_unassigned: bool = False):
     since = parse_since(datetime)
     query = routing_filter(ctx, C.list_query(), routing, routing_unassigned)
@@ -96,7 +104,7 @@ def get_new_conversations(ctx, datetime: str, routing: bool = False, routing_una
     return C.list_rows(query.limit(C.ONE_QUERY_LIMIT))
 
 
-@functions("get-user-conversations", role=AGENT, spellings={"agents": ("agent",)})
+@functions("get-user-conversations", role=AGENT, read=True, spellings={"agents": ("agent",)})
 def get_user_conversations(ctx, user_id: int, exclude_id: int | None = None, agents: bool = False):
     query = C.list_query(with_user=False)
     if agents:
@@ -109,22 +117,22 @@ def get_user_conversations(ctx, user_id: int, exclude_id: int | None = None, age
     return C.list_rows(C.newest_first(query).limit(C.ONE_QUERY_LIMIT))
 
 
-@functions("get-new-user-conversations", role=AGENT)
+@functions("get-new-user-conversations", role=AGENT, read=True)
 def get_new_user_conversations(ctx, user_id: int, datetime: str):
     query = since_filter(C.list_query(with_user=False), datetime).where(Conversation.user == user_id)
     return C.list_rows(C.newest_first(query).limit(C.ONE_QUERY_LIMIT))
 
 
-@functions("search-conversations", role=AGENT)
-def search_conversations(ctx, search: str):
+@functions("search-conversations", role=AGENT, read=True)
+def search_conversations(ctx, search: Search):
     condition = C.search_condition(search, newest=C.SEARCH_CANDIDATES)
     if condition is None:
         return []
     return C.list_rows(C.newest_first(C.list_query().where(condition)).limit(C.PAGE_SIZE))
 
 
-@functions("search-user-conversations", role=AGENT)
-def search_user_conversations(ctx, search: str, user_id: int):
+@functions("search-user-conversations", role=AGENT, read=True)
+def search_user_conversations(ctx, search: Search, user_id: int):
     condition = C.search_condition(search)
     if condition is None:
         return []
@@ -194,7 +202,7 @@ def update_conversation_agent(ctx, conversation_id: int, agent_id: int | bool, m
     return True
 
 
-@functions("count-conversations", role=AGENT)
+@functions("count-conversations", role=AGENT, read=True)
 def count_conversations(ctx, status_code: str | int | bool = False):
     query = Conversation.select()
     if status_code not in (False, None, ""):

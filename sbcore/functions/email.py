@@ -11,6 +11,7 @@ from ..errors import ApiError
 from ..models import User
 from ..notifications import full_name, sent_data
 from ..registry import FunctionSet
+from ..registry import Attachments
 
 functions = FunctionSet()
 sbcore_register_functions = functions.hook()
@@ -23,7 +24,7 @@ def emit_sent(ctx, recipient_id, message, attachments):
 
 @functions("send-email", transaction=False)
 def send_email(ctx, recipient_id: int | None = None, message: str = "",
-               attachments: list | None = None, sender_id: int | None = None):
+               attachments: Attachments | None = None, sender_id: int | None = None):
     """The notification email to an existing user, from ``sender_id`` (default: the
     caller)."""
     if recipient_id is None or not message.strip():

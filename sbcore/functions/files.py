@@ -1,13 +1,14 @@
 """Files the API writes: avatars and the users' CSV export; files of deleted users."""
 
+import contextlib
 import csv
 import hashlib
-import os
+import io
+import tempfile
 
 from PIL import Image, ImageDraw, ImageFont
 
 from .. import uploads
-from ..errors import invalid_argument
 from ..hooks import hookimpl
 from ..models import User, UserDetail
 from ..registry import AGENT, FunctionSet, IdList
@@ -25,10 +26,11 @@ sbcore_register_functions = functions.hook()
 
 @hookimpl
 def sbcore_on_users_deleted(ctx, user_ids):
-    """Remove the uploaded profile images of users about to be deleted (their messages'
-    files go with their conversations: sbcore.conversations.forget_messages)."""
+    """The profile images and uploads of users about to be deleted go, unless something
+    else uses them (their messages' files go with their conversations:
+    sbcore.conversations.forget_messages)."""
     urls = [row[0] for row in User.select(User.profile_image).where(User.id.in_(user_ids)).tuples()]
-    uploads.remove_urls(ctx.config, urls)
+    uploads.release(ctx, user_ids=user_ids, urls=urls)
 
 
 def initials(first_name, last_name):
@@ -45,20 +47,22 @@ def get_avatar(ctx, first_name: str = "", last_name: str = ""):
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=AVATAR_SIZE * 0.42)
     draw.text((AVATAR_SIZE / 2, AVATAR_SIZE / 2), text, fill="#ffffff", font=font, anchor="mm")
-    relative, path = uploads.new_file(ctx.config, "avatars", ".png")
-    image.save(path, "PNG")
-    return ctx.upload_url(relative)
+    data = io.BytesIO()
+    image.save(data, "PNG")
+    return ctx.upload_url(uploads.store(ctx.core, "avatars", ".png", data.getvalue(), ctx.caller_id))
 
 
 def export_users(ctx, path, user_ids=None, progress=None):
-    """Write users (all, or ``user_ids``) to a CSV at ``path`` in batches of 1,000:
-    two queries a batch. ``progress(n)`` is called with each batch's size."""
+    """Write users (all, or ``user_ids``) to a CSV at ``path`` (a file name, or a text
+    file object) in batches of 1,000: two queries a batch. ``progress(n)`` is called
+    with each batch's size."""
     scope = User.select(User.id).where(User.user_type != "bot")
     if user_ids is not None:
         scope = scope.where(User.id.in_(list(user_ids) or [0]))
     slugs = [row[0] for row in UserDetail.select(UserDetail.slug).distinct()
              .where(UserDetail.user.in_(scope)).order_by(UserDetail.slug).tuples()]
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with (open(path, "w", newline="", encoding="utf-8") if isinstance(path, str)
+          else contextlib.nullcontext(path)) as handle:
         writer = csv.writer(handle)
         writer.writerow(list(CSV_COLUMNS) + slugs)
         last_id, written = 0, 0
@@ -98,12 +102,11 @@ def count_for_export(user_ids=None):
 
 @functions("csv-users", spellings={"user_ids": ("users_id",)})
 def csv_users(ctx, user_ids: IdList | bool = False):
-    if user_ids is True:
-        raise invalid_argument("user_ids", "expected an array of IDs, or false for all.")
-    relative, path = uploads.new_file(ctx.config, "exports", ".csv")
-    try:
-        export_users(ctx, path, None if user_ids is False else user_ids)
-    except BaseException:
-        os.remove(path)
-        raise
-    return ctx.upload_url(relative)
+    with tempfile.TemporaryFile() as spool:
+        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+        export_users(ctx, text, None if isinstance(user_ids, bool) else user_ids)  # true or false: all
+        text.flush()
+        spool.seek(0)
+        key = uploads.store(ctx.core, "exports", ".csv", spool, ctx.caller_id)
+        text.detach()
+    return ctx.upload_url(key)

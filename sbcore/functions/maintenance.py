@@ -9,11 +9,12 @@ from peewee import JOIN
 
 from .. import conversations as C
 from .. import db as dbmod
+from .. import uploads
 from .. import users as U
 from ..db import utcnow
 from ..errors import invalid_argument
 from ..hooks import hookimpl
-from ..models import Conversation, Message, ReportRow, User
+from ..models import Conversation, File, FileUse, Message, ReportRow, User
 from ..models.users import AGENT_TYPES
 from ..registry import FunctionSet, Json
 from ..worker import Job, run_due_jobs
@@ -24,6 +25,7 @@ BATCH = 100  # rows a transaction: an API call waits for at most one batch (benc
 VISITOR_AGE = timedelta(hours=24)
 TRASH_AGE = timedelta(days=30)
 ARCHIVE_AGE = timedelta(hours=24)
+UPLOAD_AGE = timedelta(hours=24)  # a visitor's upload no message uses is deleted after this
 REPORT_NAMES = (
     "conversations", "missed-conversations", "conversations-time", "visitors", "leads", "users",
     "agents-response-time", "agents-conversations", "agents-conversations-time", "agents-ratings",
@@ -50,13 +52,22 @@ def clean_command(core, args):
         with dbmod.connection():
             result = clean(core.context(), on_batch=progress)
     print(f"deleted {result['visitors']} visitors and {result['trash']} trashed conversations, "
-          f"archived {result['archived']} conversations; longest batch {slowest[0] * 1000:.0f} ms")
+          f"archived {result['archived']} conversations, deleted {result['files']} unattached "
+          f"visitor uploads; longest batch {slowest[0] * 1000:.0f} ms")
     return 0
 
 
 @hookimpl
 def sbcore_register_jobs():
-    return [Job("clean-data", 24 * 3600, lambda ctx: clean(ctx))]
+    return [Job("clean-data", 24 * 3600, lambda ctx: clean(ctx), transaction=False),
+            Job("expire-files", 600, lambda ctx: expire_files(ctx), transaction=False)]
+
+
+def expire_files(ctx, on_batch=None):
+    """Exports past their hour are deleted (rows, then the stored files)."""
+    now = utcnow()
+    return in_batches(ctx, lambda: File.select(File.id).where(File.expires <= now).order_by(File.id),
+                      lambda ids: uploads.drop_files(ctx, ids), on_batch)
 
 
 def in_batches(ctx, select_ids, act, on_batch=None):
@@ -72,6 +83,7 @@ def in_batches(ctx, select_ids, act, on_batch=None):
             return len(ids)
         started = time.perf_counter()
         done = dbmod.in_transaction_retrying(ctx.core.database, batch)
+        ctx.run_after_commit()  # files of deleted rows go once their batch has committed
         total += done
         if on_batch and done:
             on_batch(done, time.perf_counter() - started)
@@ -82,7 +94,8 @@ def in_batches(ctx, select_ids, act, on_batch=None):
 def clean(ctx, on_batch=None):
     """Visitors inactive for 24 hours who never opened a conversation are deleted;
     conversations in the trash for 30 days are deleted; inbox conversations whose last
-    message is an agent's reply older than 24 hours are archived."""
+    message is an agent's reply older than 24 hours are archived; visitors' uploads
+    that no message or profile uses, a day old, are deleted."""
     now = utcnow()
     visitors = in_batches(ctx, lambda: (
         User.select(User.id).join(Conversation, JOIN.LEFT_OUTER, on=(Conversation.user == User.id))
@@ -104,7 +117,12 @@ def clean(ctx, on_batch=None):
         .join(User, on=(User.id == Message.user))
         .where((Conversation.box == 0) & (Conversation.last_update_time < now - ARCHIVE_AGE)
                & User.user_type.in_(AGENT_TYPES)).order_by(Conversation.id)), archive, on_batch)
-    return {"visitors": visitors, "trash": trashed, "archived": archived}
+    unattached = in_batches(ctx, lambda: (
+        File.select(File.id).join(FileUse, JOIN.LEFT_OUTER, on=(FileUse.file == File.id))
+        .where((File.folder == uploads.VISITOR_FOLDER) & (File.created < now - UPLOAD_AGE)
+               & FileUse.id.is_null()).order_by(File.id)),
+        lambda ids: uploads.drop_files(ctx, ids), on_batch)
+    return {"visitors": visitors, "trash": trashed, "archived": archived, "files": unattached}
 
 
 @functions("clean-data", transaction=False)

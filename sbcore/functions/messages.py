@@ -1,6 +1,7 @@
 """Messages: sending, editing, deleting, polling, transcripts and bot messages."""
 
 import csv
+import io
 import json
 from datetime import timedelta
 
@@ -20,6 +21,7 @@ from ..search import search_backend
 from ..settings import Setting
 from .files import safe_cell
 from .users import ensure_bot, parse_since
+from ..registry import Attachments
 
 functions = FunctionSet()
 BOT_MESSAGES = ("welcome", "follow_up", "offline")
@@ -57,7 +59,7 @@ def sbcore_channel_send(ctx, conversation, message, attachments):
 
 def send(ctx, user_id, conversation_id, message, attachments, payload, status):
     sender = U.require_user(user_id)
-    conversation = C.require_conversation(conversation_id)
+    conversation = C.require_conversation(conversation_id, lock=True)
     stored_attachments = C.check_attachments(attachments)
     if not message.strip() and not stored_attachments:
         raise ApiError("empty-message", "A message needs text or attachments.")
@@ -69,7 +71,7 @@ def send(ctx, user_id, conversation_id, message, attachments, payload, status):
 
 @functions("send-message", role=AGENT)
 def send_message(ctx, user_id: int, conversation_id: int, message: str = "",
-                 attachments: list | None = None, conversation_status_code: str | int | None = None,
+                 attachments: Attachments | None = None, conversation_status_code: str | int | None = None,
                  payload: dict | None = None, queue: bool = False, recipient_id: int | None = None):
     sent = send(ctx, user_id, conversation_id, message, attachments, payload, conversation_status_code)
     # the union of 3.8's answer (id, human_takeover_active) and the reference's
@@ -81,7 +83,7 @@ def send_message(ctx, user_id: int, conversation_id: int, message: str = "",
 
 @functions("update-message", role=AGENT)
 def update_message(ctx, message_id: int, message: str | None = None,
-                   attachments: list | None = None, payload: dict | None = None):
+                   attachments: Attachments | None = None, payload: dict | None = None):
     row = C.require_message(message_id)
     changes = {}
     if message is not None:
@@ -119,7 +121,7 @@ def delete_attachments(ctx, conversation_id: int | bool = False, message_id: int
         for m in messages:
             m.attachments = ""
             C.index_message(m)
-    uploads.remove_urls(ctx.config, urls)
+    uploads.release(ctx, message_ids=[m.id for m in messages], urls=urls)
     return True
 
 
@@ -129,7 +131,7 @@ def update_messages_status(ctx, message_ids: IdList, user_id: int | None = None)
     return True
 
 
-@functions("get-new-messages", role=AGENT)
+@functions("get-new-messages", role=AGENT, read=True)
 def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | None = None):
     since = parse_since(datetime)
     if user_id is not None and not Conversation.select().where(
@@ -147,7 +149,7 @@ def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | No
     return rows
 
 
-@functions("get-last-message", role=AGENT)
+@functions("get-last-message", role=AGENT, read=True)
 def get_last_message(ctx, conversation_id: int, exclude_message: str | bool = False,
                      user_id: int | bool = False):
     query = Message.select().where(Message.conversation == conversation_id)
@@ -176,26 +178,27 @@ def transcript(ctx, conversation_id: int, type: str | bool = False):
     if conversation is None:
         return False
     rows = C.message_rows(Message.select().where(Message.conversation == conversation.id))
-    relative, path = uploads.new_file(ctx.config, "transcripts", f"-conversation-{conversation.id}.{kind}")
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        if kind == "csv":
-            writer = csv.writer(handle)
-            writer.writerow(["id", "user_id", "name", "user_type", "creation_time", "message",
-                             "attachments"])
-            for row in rows:
-                names = " ".join(a[1] for a in C.attachment_list(row["attachments"]) if len(a) > 1)
-                writer.writerow([safe_cell(v) for v in (
-                    row["id"], row["user_id"], f"{row['first_name']} {row['last_name']}".strip(),
-                    row["user_type"], row["creation_time"], row["message"], names)])
-        else:
-            handle.write(f"Conversation #{conversation.id} {conversation.title}\n\n")
-            for row in rows:
-                name = f"{row['first_name']} {row['last_name']}".strip()
-                handle.write(f"[{row['creation_time']}] {name}: {row['message']}\n")
-                for attachment in C.attachment_list(row["attachments"]):
-                    if len(attachment) > 1:
-                        handle.write(f"    attachment: {attachment[0]} {attachment[1]}\n")
-    return ctx.upload_url(relative)
+    handle = io.StringIO(newline="")
+    if kind == "csv":
+        writer = csv.writer(handle)
+        writer.writerow(["id", "user_id", "name", "user_type", "creation_time", "message",
+                         "attachments"])
+        for row in rows:
+            names = " ".join(a[1] for a in C.attachment_list(row["attachments"]) if len(a) > 1)
+            writer.writerow([safe_cell(v) for v in (
+                row["id"], row["user_id"], f"{row['first_name']} {row['last_name']}".strip(),
+                row["user_type"], row["creation_time"], row["message"], names)])
+    else:
+        handle.write(f"Conversation #{conversation.id} {conversation.title}\n\n")
+        for row in rows:
+            name = f"{row['first_name']} {row['last_name']}".strip()
+            handle.write(f"[{row['creation_time']}] {name}: {row['message']}\n")
+            for attachment in C.attachment_list(row["attachments"]):
+                if len(attachment) > 1:
+                    handle.write(f"    attachment: {attachment[0]} {attachment[1]}\n")
+    key = uploads.store(ctx.core, "transcripts", f"-conversation-{conversation.id}.{kind}",
+                        handle.getvalue().encode("utf-8"), ctx.caller_id)
+    return ctx.upload_url(key)
 
 
 @functions("direct-message", role=AGENT)
@@ -231,7 +234,7 @@ def direct_message(ctx, user_ids: IdList, message: str, subject: str | bool = Fa
 # No transaction: it only reads, and the channel's send is a network call.
 @functions("messaging-platforms-send-message", role=AGENT, transaction=False)
 def messaging_platforms_send_message(ctx, conversation_id: int, message: str = "",
-                                     attachments: list | None = None, user: Json = None,
+                                     attachments: Attachments | None = None, user: Json = None,
                                      source: Json = None):
     conversation = C.require_conversation(conversation_id)
     if isinstance(source, dict) and source.get("source"):

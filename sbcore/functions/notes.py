@@ -6,7 +6,7 @@ from .. import conversations as C
 from .. import users as U
 from ..errors import ApiError, invalid_argument
 from ..models import Note, Rating
-from ..registry import AGENT, FunctionSet, Json
+from ..registry import AGENT, FunctionSet, Json, convert
 from .conversations import last_agent, require_agent
 
 functions = FunctionSet()
@@ -45,8 +45,9 @@ def set_rating(ctx, settings: Json = None, payload: dict | None = None, message_
     conversation_id = values.get("conversation_id", conversation_id)
     rating = values.get("rating", rating)
     try:
-        conversation_id, rating = int(conversation_id), int(rating)
-    except (TypeError, ValueError):
+        conversation_id, rating = (convert("settings", int, conversation_id),
+                                   convert("settings", int, rating))
+    except ApiError:
         raise invalid_argument("settings", '{"settings": {"conversation_id": ID, "rating": 0 or 1}}.')
     if rating == -1:
         rating = 0  # Support Board 3.8 sends a negative rating as -1

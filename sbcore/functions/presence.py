@@ -4,6 +4,7 @@ from .. import users as U
 from ..errors import invalid_argument
 from ..models import User
 from ..models.users import AGENT_TYPES
+from ..realtime import events as realtime
 from ..registry import AGENT, FunctionSet
 
 functions = FunctionSet()
@@ -18,9 +19,10 @@ def set_typing(ctx, user_id: int, conversation_id: int | bool):
     if conversation_id is False or conversation_id is True or conversation_id < 0:
         ctx.presence.clear_typing(user_id)
     else:
-        ctx.presence.set_typing(user_id, conversation_id,
-                                ctx.settings.get("presence-typing-seconds"))
+        seconds = ctx.settings.get("presence-typing-seconds")
+        ctx.presence.set_typing(user_id, conversation_id, seconds)
         ctx.presence.touch(user_id)
+        realtime.typing(ctx, user_id, conversation_id, seconds)
     return True
 
 

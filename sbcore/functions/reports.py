@@ -3,7 +3,6 @@
 from peewee import Case, fn
 
 from .. import reports as R
-from ..errors import invalid_argument
 from ..models import (Article, ArticleRating, Conversation, ConversationAgent, Rating, ReportRow,
                       User, UserDetail)
 from ..registry import FunctionSet

@@ -17,6 +17,7 @@ from ..models import User
 from ..outbound import service_url
 from ..registry import FunctionSet, Json
 from ..settings import Setting, options_of
+from ..registry import Attachments
 
 functions = FunctionSet()
 sbcore_register_functions = functions.hook()
@@ -81,7 +82,7 @@ def active_options(ctx, setting_id, required, host_parts=()):
 
 @functions("send-sms", transaction=False)
 def send_sms(ctx, message: str, to: str, template: bool = True, conversation_id: int | None = None,
-             attachments: list | bool = False):
+             attachments: Attachments | bool = False):
     if conversation_id is not None:
         C.require_conversation(conversation_id)
     return sms.send_sms(ctx, to, message, template=template, conversation_id=conversation_id,
@@ -156,29 +157,33 @@ def pusher_trigger(ctx, channel: str, event: str, data: Json = None):
 
 # --- aws-s3 ---
 
-def local_file(config, file_path):
-    """The file behind ``file_path`` (relative to the uploads folder, absolute inside it,
-    or one of its /uploads/ URLs) and its key (the path inside the folder)."""
+def local_file(ctx, file_path):
+    """The stored file behind ``file_path`` (its key, one of its /uploads/ URLs, or,
+    with the local folder as storage, its absolute path inside it): answers its key
+    and the open file (a sbcore.storage.Blob the caller closes)."""
     if not isinstance(file_path, str) or not file_path.strip():
         raise invalid_argument("file_path", "the path of a file in the uploads folder.")
-    text, path = file_path.strip(), None
-    prefix = f"{config.public_url}/uploads/"
+    text, key = file_path.strip(), None
+    prefix = f"{ctx.config.public_url}/uploads/"
+    storage = ctx.storage
     if text.startswith(prefix):
-        relative = unquote(text[len(prefix):])
+        key = unquote(text[len(prefix):])
     elif text.lower().startswith(("http://", "https://")):
-        relative = None
+        key = None
+    elif os.path.isabs(text):
+        root = getattr(storage, "root", None)
+        key = os.path.relpath(text, root).replace(os.sep, "/") if root else None
     else:
-        relative = os.path.relpath(text, uploads.root(config)) if os.path.isabs(text) else text
-    if relative is not None:
-        try:
-            path = uploads.resolve(config, relative)
-        except (uploads.UnsafePath, ValueError):
-            path = None
-    if path is None:
+        key = text
+    try:
+        if key is None:
+            raise uploads.UnsafePath(text)
+        key = uploads.check_key(key)
+        return key, storage.open(key)
+    except (uploads.UnsafePath, ValueError):
         raise ApiError("invalid-file-path", "file_path must be a file in the uploads folder.", 400)
-    if not os.path.isfile(path):
+    except (FileNotFoundError, IsADirectoryError):
         raise ApiError("file-not-found", "There is no such file in the uploads folder.", 404)
-    return path, os.path.relpath(path, uploads.root(config)).replace(os.sep, "/")
 
 
 @functions("aws-s3", transaction=False)
@@ -194,12 +199,17 @@ def aws_s3(ctx, file_path: str, action: str = "PUT"):
             return False  # as Support Board 3.8 answers when S3 is off
         raise
     if action == "PUT":
-        path, key = local_file(ctx.config, file_path)
-    bucket = s3.Bucket(ctx.config, service_url(ctx, "s3", "amazon-s3-url"), options["amazon-s3-region"],
-                       options["amazon-s3-bucket-name"], options["amazon-s3-access-key"],
-                       options["amazon-s3-secret-access-key"])
+        key, blob = local_file(ctx, file_path)
+    try:
+        bucket = s3.Bucket(ctx.config, service_url(ctx, "s3", "amazon-s3-url"), options["amazon-s3-region"],
+                           options["amazon-s3-bucket-name"], options["amazon-s3-access-key"],
+                           options["amazon-s3-secret-access-key"])
+    except BaseException:
+        if action == "PUT":
+            blob.stream.close()
+        raise
     if action == "PUT":
-        return bucket.put(key, path)
+        return bucket.put(key, blob)
     key = bucket.key_of(file_path.strip())
     if key is None:
         raise invalid_argument("file_path", f"a URL of the bucket's files ({bucket.url('')}…).")

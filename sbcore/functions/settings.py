@@ -79,21 +79,18 @@ def save_settings(ctx, settings: dict, external_settings: dict | None = None,
 def export_settings(ctx):
     document = {"format": EXPORT_FORMAT, "settings": ctx.settings.all(),
                 "external_settings": ctx.settings.externals()}
-    relative, path = uploads.new_file(ctx.config, "exports", "-settings.json")
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, ensure_ascii=False, indent=1)
-    return ctx.upload_url(relative)
+    data = json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+    return ctx.upload_url(uploads.store(ctx.core, "exports", "-settings.json", data, ctx.caller_id))
 
 
 def read_capped(ctx, file_url, limit):
-    """The bytes behind ``file_url``: a file of our uploads folder, or an http(s) URL
-    through the outbound guard, refusing anything over ``limit`` bytes."""
-    local = uploads.local_path_of_url(ctx.config, file_url)
-    if local is not None:
+    """The bytes behind ``file_url``: a file of our storage (one of its /uploads/ URLs),
+    or an http(s) URL through the outbound guard, refusing anything over ``limit`` bytes."""
+    key = uploads.key_of_url(ctx.config, file_url)
+    if key is not None:
         try:
-            with open(local, "rb") as handle:
-                data = handle.read(limit + 1)
-        except OSError:
+            data = ctx.storage.read(key, limit + 1)
+        except (OSError, uploads.UnsafePath):
             raise ApiError("file-not-found", "The settings file is not in the uploads folder.", 404)
     else:
         try:

@@ -39,9 +39,8 @@ def save_translations(ctx, translations: dict):
     except ValueError as error:
         raise ApiError("invalid-translations", f"The translations are not valid: {error}.", 400)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    relative, path = uploads.new_file(ctx.config, "backups", f"-translations-{stamp}.json")
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(T.all_catalogs(ctx.config), handle, ensure_ascii=False)
+    uploads.store(ctx.core, "backups", f"-translations-{stamp}.json",
+                  json.dumps(T.all_catalogs(ctx.config), ensure_ascii=False).encode("utf-8"), ctx.caller_id)
     T.save(ctx.config, translations)
     return True
 

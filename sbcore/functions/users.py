@@ -2,13 +2,13 @@
 
 from datetime import datetime
 
-from peewee import fn
 
 from .. import db as dbmod
+from .. import user_counts
 from .. import users as U
 from ..errors import ApiError, invalid_argument
 from ..models import User, UserDetail
-from ..registry import AGENT, FunctionSet, IdList, Json, convert
+from ..registry import AGENT, FunctionSet, IdList, Json, Search, convert
 
 functions = FunctionSet()
 
@@ -19,7 +19,7 @@ sbcore_register_functions = functions.hook()
 def parse_since(value):
     """A "new since" argument: an id, or a UTC date or date and time."""
     text = str(value).strip()
-    if text.isascii() and text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 18:
         return int(text)
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
         try:
@@ -64,7 +64,7 @@ def with_extra(rows, extra):
     return rows
 
 
-@functions("get-user", role=AGENT)
+@functions("get-user", role=AGENT, read=True)
 def get_user(ctx, user_id: int, extra: bool = False):
     user = U.get_user(user_id)
     if user is None:
@@ -76,7 +76,7 @@ def get_user(ctx, user_id: int, extra: bool = False):
     return U.user_full(user, U.details_of([user.id]).get(user.id, []))
 
 
-@functions("get-user-by", role=AGENT)
+@functions("get-user-by", role=AGENT, read=True)
 def get_user_by(ctx, by: str, value: str):
     by = by.strip()
     query = User.select()
@@ -91,7 +91,7 @@ def get_user_by(ctx, by: str, value: str):
     return U.user_row(user)
 
 
-@functions("get-user-extra", role=AGENT)
+@functions("get-user-extra", role=AGENT, read=True)
 def get_user_extra(ctx, user_id: int, slug: str | bool = False, default: Json = False):
     if slug:
         U.check_slug(slug)
@@ -109,16 +109,14 @@ def get_user_language(ctx, user_id: int):
     return ""  # Support Board 3.8's answer without a language (the reference says false)
 
 
-@functions("get-users", role=AGENT, spellings={"user_ids": ("users_id",)})
+@functions("get-users", role=AGENT, read=True, spellings={"user_ids": ("users_id",)})
 def get_users(ctx, sorting: list | str | None = None, user_types: list | None = None,
-              search: str = "", pagination: int = 0, extra: bool | list = False,
+              search: Search = "", pagination: int = 0, extra: bool | list = False,
               user_ids: IdList | bool = False):
     query = User.select().where(U.not_bot())
     if user_types:
         query = query.where(User.user_type.in_(U.check_user_types(user_types)))
-    if user_ids is True:
-        raise invalid_argument("user_ids", "expected an array of IDs, or false for all.")
-    if user_ids not in (False, None):
+    if not isinstance(user_ids, bool) and user_ids is not None:  # true or false: everyone
         query = query.where(User.id.in_(list(user_ids) or [0]))
     if search.strip():
         condition = U.search_filter(search)
@@ -131,7 +129,7 @@ def get_users(ctx, sorting: list | str | None = None, user_types: list | None = 
     return with_extra(rows, extra)
 
 
-@functions("get-new-users", role=AGENT)
+@functions("get-new-users", role=AGENT, read=True)
 def get_new_users(ctx, datetime: str):
     since = parse_since(datetime)
     query = User.select().where(U.not_bot())
@@ -175,8 +173,8 @@ def get_users_with_details(ctx, details: list, user_ids: Json = False):
     return result
 
 
-@functions("search-users", role=AGENT)
-def search_users(ctx, search: str):
+@functions("search-users", role=AGENT, read=True)
+def search_users(ctx, search: Search):
     condition = U.search_filter(search, newest=U.PAGE_SIZE + 1)
     if condition is None:
         return []
@@ -184,10 +182,9 @@ def search_users(ctx, search: str):
         User.select().where(condition & U.not_bot()).order_by(User.id.desc()).limit(U.PAGE_SIZE))]
 
 
-@functions("count-users", role=AGENT)
+@functions("count-users", role=AGENT, read=True)
 def count_users(ctx):
-    counts = dict(User.select(User.user_type, fn.COUNT(User.id)).where(
-        User.user_type.in_(("visitor", "lead", "user"))).group_by(User.user_type).tuples())
+    counts = user_counts.counts(("visitor", "lead", "user"))  # kept by triggers: no scan
     result = {"all": str(sum(counts.values()))}
     for user_type in ("lead", "user", "visitor"):
         result[user_type] = str(counts.get(user_type, 0))
@@ -221,6 +218,8 @@ def update_user(ctx, user_id: int, first_name: str | None = None, last_name: str
         email = None if email.strip().upper() == "NULL" else U.check_email(email)
         U.require_email_free(email, except_id=user.id)
         changes["email"] = email
+        if email != user.email:
+            changes["email_status"] = ""  # set by staff: neither claimed nor verified
     if profile_image is not None:
         changes["profile_image"] = profile_image or U.default_profile_image(ctx.config)
     if password:

@@ -35,7 +35,9 @@ class Conversation(BaseModel):
         table_name = "sb_conversations"
         indexes = ((("box", "last_update_time"), False),
                    (("status_code", "last_update_time"), False),
-                   (("user", "last_update_time"), False))
+                   (("user", "last_update_time"), False),
+                   # the workspace's "assigned to me" and "unassigned" inboxes (migration 41)
+                   (("agent_id", "box", "last_update_time"), False))
 
 
 class Message(BaseModel):

@@ -27,7 +27,8 @@ class Event(LeasedRow):
     """One webhook event: written in the transaction of the change that caused it, then
     delivered by a worker (``status`` pending → delivered, or failed after 24 hours of
     retries). Events that webhooks are not set up to send are kept as ``skipped`` for
-    the ``get-events`` pull feed. The id is the feed's cursor."""
+    the ``get-events`` pull feed while ``webhooks-feed`` is on, else not written. The
+    id is the feed's cursor."""
 
     name = pw.CharField(max_length=64)
     data = pw.TextField()

@@ -52,3 +52,4 @@ class PipedEmail(BaseModel):
 
     class Meta:
         table_name = "sb_piped_emails"
+

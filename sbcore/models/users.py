@@ -17,6 +17,8 @@ class User(BaseModel):
     last_activity = pw.DateTimeField(default=utcnow, index=True)
     token = pw.CharField(max_length=64, unique=True)
     department = pw.IntegerField(null=True)
+    # "" (set by staff), "claimed" (typed in the widget) or "verified" (see sbcore.identity)
+    email_status = pw.CharField(max_length=16, default="")
 
     class Meta:
         table_name = "sb_users"
@@ -51,6 +53,22 @@ class LoginSession(BaseModel):
         table_name = "sb_sessions"
 
 
+class WorkspaceSession(BaseModel):
+    """A sign-in to the agent workspace (``/admin``): the cookie holds a random token,
+    the row its SHA-256 (a copy of the table signs nobody in), the CSRF token of the
+    page, and a stamp of the password it was opened with (a new password ends it)."""
+
+    id = pw.CharField(max_length=64, primary_key=True)
+    user = pw.ForeignKeyField(User, on_delete="CASCADE", index=True)
+    csrf = pw.CharField(max_length=64)
+    stamp = pw.CharField(max_length=64)
+    created = pw.DateTimeField(default=utcnow)
+    expires = pw.DateTimeField(index=True)
+
+    class Meta:
+        table_name = "sb_workspace_sessions"
+
+
 class Typing(BaseModel):
     """Who is typing where, until when (epoch seconds), when presence is in the database."""
 
@@ -60,3 +78,18 @@ class Typing(BaseModel):
 
     class Meta:
         table_name = "sb_typing"
+
+
+class UserCount(BaseModel):
+    """How many users of a type there are, in SHARDS rows per type (the row of a user is
+    its id modulo SHARDS, so that concurrent sign-ups rarely wait on the same row): kept
+    by database triggers on ``sb_users`` (see ``sbcore.user_counts``), read by
+    count-users instead of counting the table."""
+
+    user_type = pw.CharField(max_length=16)
+    shard = pw.IntegerField()
+    n = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "sb_user_counts"
+        primary_key = pw.CompositeKey("user_type", "shard")

@@ -5,6 +5,7 @@ import json
 import falcon
 
 from ..errors import ApiError
+from ..registry import check_depth, too_deep
 
 
 def bearer_token(req):
@@ -15,9 +16,34 @@ def bearer_token(req):
     return None
 
 
+# Fields that carry a credential: never read from the URL, where access logs, proxies and
+# browser histories keep them.
+CREDENTIAL_FIELDS = ("token", "login-cookie", "login_cookie", "session")
+
+
+def refuse_url_credentials(req):
+    """401 when the query string carries a credential (it is never taken from there)."""
+    for name in CREDENTIAL_FIELDS:
+        if name in req.params:
+            raise ApiError("credential-in-url", f"'{name}' is never read from the URL; send it in "
+                           "the body or as 'Authorization: Bearer …'.", 401)
+
+
 def read_fields(req):
     """A dict of the request's fields: JSON object, urlencoded form or multipart form.
-    Multipart file parts arrive as ``{"filename", "content_type", "data"}``."""
+    Multipart file parts arrive as ``{"filename", "content_type", "data"}``. Arrays and
+    objects nested deeper than ``registry.MAX_DEPTH`` answer 400 ``too-deep``."""
+    refuse_url_credentials(req)
+    try:
+        fields = _read_fields(req)
+    except RecursionError:
+        raise too_deep()
+    for name, value in fields.items():
+        check_depth(value, name)
+    return fields
+
+
+def _read_fields(req):
     content_type = (req.content_type or "").split(";")[0].strip().lower()
     fields = last_values(req.params)
     if content_type == "application/json":

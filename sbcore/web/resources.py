@@ -9,6 +9,7 @@ import falcon
 from .. import db as dbmod
 from .. import uploads
 from ..errors import ApiError
+from .access import request_admin
 from .fields import bearer_token, dumps, read_fields
 
 log = logging.getLogger("sbcore.web")
@@ -26,7 +27,7 @@ def error_envelope(resp, error, dialect="api"):
     """The failure envelope of ``dialect``: on ``"api"`` the error's own HTTP status; on
     ``"sb"`` (Support Board 3.8's wire) the gate errors answer
     ``{"status":"error",...}`` with their status and every other failure is HTTP 200."""
-    if dialect == "sb":
+    if dialect == "sb" and error.code not in TRANSPORT_ERRORS:
         if error.code in SB_GATE_ERRORS:
             envelope(resp, falcon.code_to_http_status(SB_GATE_ERRORS[error.code]),
                      {"status": "error", "response": error.code,
@@ -38,6 +39,10 @@ def error_envelope(resp, error, dialect="api"):
     envelope(resp, falcon.code_to_http_status(error.status),
              {"success": False, "response": error.code, "message": error.message})
 
+
+# refusals of the request itself, before any function is looked at: their own HTTP status
+# on every path, /include/api.php included
+TRANSPORT_ERRORS = {"body-too-large", "length-required", "credential-in-url", "too-deep"}
 
 # Support Board 3.8's gate errors on /include/api.php, in the order it checks them
 SB_GATE_ERRORS = {"missing-function-name": 400, "function-not-found": 404,
@@ -54,6 +59,16 @@ def sb_gate_message(error):
         "token-not-found": "Admin token is required. Get it from Users > Your admin user profile box.",
         "invalid-token": "Use a token of an administrator.",
     }[error.code]
+
+
+def check_body_size(req, limit):
+    """413 before anything reads a body larger than ``limit`` bytes; a body without a
+    length (chunked) answers 411, so that nothing reads an unbounded stream."""
+    if req.content_length is None:
+        if req.get_header("Transfer-Encoding"):
+            raise ApiError("length-required", "Send the body with a Content-Length.", 411)
+    elif req.content_length > limit:
+        raise ApiError("body-too-large", f"Request bodies are at most {limit} bytes.", 413)
 
 
 class ApiResource:
@@ -81,6 +96,7 @@ class ApiResource:
         raise ApiError("missing-function-name", "Function name is required.", 400)
 
     def answer(self, req, resp, function=None):
+        check_body_size(req, self.core.config.max_body_bytes)
         fields = read_fields(req)
         if function is not None:
             fields["function"] = function
@@ -100,6 +116,7 @@ class ApiResource:
 
     def answer_sb(self, req, resp):
         """Support Board 3.8's order of checks: function name, function, token, admin."""
+        check_body_size(req, self.core.config.max_body_bytes)
         try:
             fields = read_fields(req)
         except ApiError as error:
@@ -111,8 +128,12 @@ class ApiResource:
             raise ApiError("missing-function-name", "Function name is required.", 400)
         function = self.core.functions.get(name)
         if function is None:
+            from ..plugin_index import providing_distribution
+            distribution = providing_distribution(name)
+            hint = f" It comes with the plugin {distribution}, which is not installed: pip install " \
+                f"{distribution}" if distribution else ""
             raise ApiError("function-not-found",
-                           f"Function {name} not found. Check the function name.", 404)
+                           f"Function {name} not found. Check the function name.{hint}", 404)
         bearer = bearer_token(req)
         token = bearer if bearer is not None else fields.pop("token", None)
         if not isinstance(token, str) or not token:
@@ -139,30 +160,75 @@ class HealthResource:
         envelope(resp, falcon.HTTP_200, {"status": "ok", "database": True})
 
 
+def file_headers(resp, content_type):
+    resp.content_type = content_type
+    resp.set_header("X-Content-Type-Options", "nosniff")
+    if not content_type.startswith("image/"):
+        resp.set_header("Content-Disposition", "attachment")
+    resp.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+
+
 def send_file(resp, path):
     if not os.path.isfile(path):
         raise falcon.HTTPNotFound()
-    resp.content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    resp.set_header("X-Content-Type-Options", "nosniff")
-    if not resp.content_type.startswith("image/"):
-        resp.set_header("Content-Disposition", "attachment")
-    resp.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+    file_headers(resp, mimetypes.guess_type(path)[0] or "application/octet-stream")
     resp.stream = open(path, "rb")
     resp.content_length = os.path.getsize(path)
 
 
 class UploadsResource:
-    """``GET /uploads/<path>``: the files the API wrote; no listing, no way out."""
+    """``GET /uploads/<path>``: the files the API wrote, streamed from the storage
+    (sbcore.storage), or a redirect to a presigned URL of the bucket when
+    ``SB_STORAGE_PRESIGN`` gives it a lifetime; no listing, no way out. Exports and
+    backups (``uploads.PRIVATE_FOLDERS``) go only to an admin, never cached, and only
+    until they expire."""
 
     def __init__(self, core):
         self.core = core
 
     def on_get(self, req, resp, path):
+        storage = self.core.storage
         try:
-            absolute = uploads.resolve(self.core.config, path)
+            key = uploads.check_key(path)
         except uploads.UnsafePath:
             raise falcon.HTTPNotFound()
-        send_file(resp, absolute)
+        if uploads.is_private(key):
+            self.send_private(req, resp, key)
+            return
+        seconds = self.core.config.storage_presign
+        if seconds > 0:
+            url = storage.presigned_url(key, seconds)
+            if url is not None:
+                if not storage.exists(key):
+                    raise falcon.HTTPNotFound()
+                resp.cache_control = ["private", f"max-age={max(seconds - 30, 0)}"]
+                raise falcon.HTTPFound(url, headers={"Cache-Control": resp.get_header("Cache-Control")})
+        try:
+            blob = storage.open(key)
+        except (FileNotFoundError, IsADirectoryError, uploads.UnsafePath):
+            raise falcon.HTTPNotFound()
+        file_headers(resp, uploads.content_type_of(key))
+        resp.stream = blob.stream
+        resp.content_length = blob.size
+
+    def send_private(self, req, resp, key):
+        private = {"Cache-Control": "private, no-store"}
+        with dbmod.connection():
+            if request_admin(self.core, req) is None:
+                raise falcon.HTTPUnauthorized(
+                    title="Exports are served to an admin: send Authorization: Bearer <admin token>.",
+                    headers=dict(private, **{"WWW-Authenticate": "Bearer"}))
+            found = uploads.live_file(key)
+        if found is None:
+            raise falcon.HTTPNotFound(headers=private)
+        try:
+            blob = self.core.storage.open(key)
+        except (FileNotFoundError, IsADirectoryError):
+            raise falcon.HTTPNotFound(headers=private)
+        file_headers(resp, uploads.content_type_of(key))
+        resp.cache_control = ["private", "no-store"]
+        resp.stream = blob.stream
+        resp.content_length = blob.size
 
 
 class StaticResource:

@@ -15,7 +15,7 @@ from .. import visitor
 from ..errors import ApiError
 from ..registry import ApiFunction
 from .fields import bearer_token, dumps, read_fields
-from .resources import STATIC_DIR, envelope
+from .resources import STATIC_DIR, check_body_size, envelope
 
 PAGES = jinja2.Environment(loader=jinja2.PackageLoader("sbcore", "web/templates"),
                            autoescape=True)
@@ -72,6 +72,7 @@ class WidgetApiResource(CorsResource):
 
     def on_post(self, req, resp):
         self.cors(req, resp)
+        check_body_size(req, self.core.config.max_body_bytes)
         with dbmod.connection():
             fields = read_fields(req)
             name = fields.pop("function", None)
@@ -81,10 +82,11 @@ class WidgetApiResource(CorsResource):
                                f"'{name}'.", 404)
             cookie = bearer_token(req) or fields.pop("login-cookie", None)
             fields.pop("login_cookie", None)
-            setup = None if name in visitor.PUBLIC else (
-                lambda ctx: visitor.authenticate(ctx, cookie))
+            address = self.client_address(req)
+            setup = (lambda ctx: visitor.identify(ctx, cookie, address)) if name in visitor.PUBLIC \
+                else (lambda ctx: visitor.authenticate(ctx, cookie))
             if name in visitor.RATE_LIMITED:
-                visitor.check_rate(self.core, self.client_address(req), name)
+                visitor.check_rate(self.core, address, name)
             result = self.core.run_function(function, fields, setup=setup)
         envelope(resp, falcon.HTTP_200, {"success": True, "response": result})
 
@@ -118,6 +120,8 @@ def widget_config(core, req):
         return {"url": core.config.public_url or req.prefix,
                 "colors": {name: settings.get(name) for name in ("color-1", "color-2", "color-3")},
                 "poll_ms": 1500,
+                # the event stream's base URL when one serves them, else the widget polls
+                "events_url": core.config.events_url or None,
                 "title": settings.get("widget-title")}
 
 
@@ -156,13 +160,38 @@ class ChatPageResource:
         resp.set_header("Content-Security-Policy",
                         "default-src 'self'; img-src 'self' https: http: data: blob:; "
                         "style-src 'self' 'unsafe-inline'; script-src 'self'; "
-                        f"connect-src 'self' {config['url']}; frame-ancestors 'self'")
+                        f"connect-src 'self' {config['url']} {config['events_url'] or ''}; "
+                        "frame-ancestors 'self'")
         resp.text = PAGES.get_template("chat.html").render(widget_url="/widget.js",
                                                            title=config["title"])
+
+
+class ConfirmEmailResource:
+    """``GET /widget/confirm-email?code=…``: the link ``send-email-confirmation`` mails;
+    it verifies the email it was sent to while that is still the user's."""
+
+    def __init__(self, core):
+        self.core = core
+
+    def on_get(self, req, resp):
+        from .. import identity
+        code = req.get_param("code") or ""
+        user = self.core.run(lambda ctx: identity.confirm(ctx, code)) if code else None
+        resp.content_type = falcon.MEDIA_HTML
+        resp.cache_control = ["no-store"]
+        resp.set_header("Referrer-Policy", "no-referrer")
+        if user is None:
+            resp.status = falcon.HTTP_400
+            resp.text = "<!doctype html><title>Link not valid</title><p>This link is not valid " \
+                        "any more: ask for a new one in the chat.</p>"
+        else:
+            resp.text = "<!doctype html><title>Email confirmed</title><p>Thank you: your email " \
+                        "is confirmed.</p>"
 
 
 def add_routes(app, core):
     app.add_route("/widget/api", WidgetApiResource(core))
     app.add_route("/widget/upload", WidgetUploadResource(core))
+    app.add_route("/widget/confirm-email", ConfirmEmailResource(core))
     app.add_route("/widget.js", WidgetScriptResource(core))
     app.add_route("/chat", ChatPageResource(core))

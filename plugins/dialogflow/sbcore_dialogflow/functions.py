@@ -16,6 +16,7 @@ from sbcore.models import Message, User
 from sbcore.settings import Setting, invalid
 
 from .client import DEFAULT_TOKEN_URL, DEFAULT_URL, Dialogflow, access_token, parse_service_account
+from sbcore.registry import Attachments
 
 functions = FunctionSet()
 
@@ -180,7 +181,7 @@ def audio_input(ctx, url, language):
 
 @functions("dialogflow-message", transaction=False)  # a network call: no transaction held
 def dialogflow_message(ctx, message: str = "", conversation_id: int | bool = False,
-                       attachments: list | None = None, language: Json = False, event: bool | str = False,
+                       attachments: Attachments | None = None, language: Json = False, event: bool | str = False,
                        parameters: dict | None = None, audio: bool | str = False, token: bool | str = False):
     api = agent(ctx, token)
     language = language_of(ctx, language)
@@ -279,6 +280,14 @@ def dialogflow_smart_reply(ctx, message: str, dialogflow_language: Json = False,
 
 def openai_installed(ctx):
     return "open-ai-message" in ctx.core.functions
+
+
+def bot_active(ctx):
+    """sbcore_bot_active: configured and answering users (dialogflow-answer-users)."""
+    try:
+        return bool(settings_of(ctx)["dialogflow-answer-users"])
+    except ApiError:
+        return False
 
 
 def bot_reply(ctx, conversation, message):

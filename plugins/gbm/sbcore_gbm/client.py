@@ -4,7 +4,6 @@ token_uri)."""
 
 import json
 
-import requests
 from google.auth.exceptions import GoogleAuthError
 from google.auth.transport.requests import Request as AuthRequest
 from google.oauth2 import service_account
@@ -32,7 +31,8 @@ def access_token(config, service_account_json):
         info = json.loads(service_account_json)
         outbound.check_url(config, info.get("token_uri"))
         credentials = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
-        credentials.refresh(AuthRequest(requests.Session()))
+        with outbound.new_session(config, redirects=False) as session:
+            credentials.refresh(AuthRequest(session))
     except outbound.OutboundRefused as error:
         raise ApiError("url-not-allowed", f"The service account's token_uri is refused: {error}", 400)
     except (ValueError, KeyError, TypeError) as error:

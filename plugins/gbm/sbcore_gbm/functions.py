@@ -17,6 +17,7 @@ from sbcore.errors import invalid_argument
 from sbcore.settings import Setting, invalid
 
 from .client import DEFAULT_URL, BusinessMessages, access_token
+from sbcore.registry import Attachments
 
 log = logging.getLogger("sbcore.gbm")
 functions = FunctionSet()
@@ -92,7 +93,7 @@ def send(core, conversation_id, text, attachments, token=None):
 
 
 @functions("gbm-send-message", role=AGENT, transaction=False)  # network calls: no transaction held
-def gbm_send_message(ctx, google_conversation_id: str, message: str = "", attachments: list | None = None,
+def gbm_send_message(ctx, google_conversation_id: str, message: str = "", attachments: Attachments | None = None,
                      token: str | bool = False):
     answer, answers, used = send(ctx.core, google_conversation_id, message, attachments, token or None)
     return [answer, answers, used]

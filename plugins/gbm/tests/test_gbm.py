@@ -161,6 +161,25 @@ def test_a_private_token_uri_is_refused(api, core):
     assert (result.status, result.response) == (400, "url-not-allowed")
 
 
+@responses.activate
+def test_the_token_request_goes_through_the_guarded_session_without_redirects(api, configured,
+                                                                             monkeypatch):
+    from sbcore import outbound
+    sessions = []
+    real = outbound.new_session
+
+    def recording(config, redirects=True):
+        sessions.append(redirects)
+        return real(config, redirects)
+    monkeypatch.setattr(outbound, "new_session", recording)
+    responses.post(TOKEN_URI, status=302, headers={"Location": "http://169.254.169.254/token"})
+    responses.post("http://169.254.169.254/token", json={"access_token": "stolen", "expires_in": 3599})
+    result = api.call("gbm-send-message", google_conversation_id=CONVERSATION, message="Hi")
+    assert result.status == 502 and result.response == "gbm-error"
+    assert False in sessions  # the token exchange used the guard's session, redirects off
+    assert [c.request.url for c in responses.calls] == [TOKEN_URI]
+
+
 # --- inbound ---
 
 

@@ -14,6 +14,7 @@ from sbcore.errors import invalid_argument
 from sbcore.settings import Setting
 
 from .client import DEFAULT_DATA_URL, DEFAULT_URL, MessagingApi
+from sbcore.registry import Attachments
 
 log = logging.getLogger("sbcore.line")
 functions = FunctionSet()
@@ -82,7 +83,7 @@ def send(core, to, text, attachments):
 
 
 @functions("line-send-message", role=AGENT, transaction=False)  # a network call: no transaction held
-def line_send_message(ctx, line_id: str, message: str = "", attachments: list | None = None):
+def line_send_message(ctx, line_id: str, message: str = "", attachments: Attachments | None = None):
     return send(ctx.core, line_id, message, attachments)
 
 

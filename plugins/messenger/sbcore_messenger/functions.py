@@ -12,6 +12,7 @@ from sbcore.errors import invalid_argument
 from sbcore.settings import Setting, list_of_records
 
 from .client import DEFAULT_URL, PageApi
+from sbcore.registry import Attachments
 
 log = logging.getLogger("sbcore.messenger")
 functions = FunctionSet()
@@ -101,7 +102,7 @@ def send(core, psid, page_id, text, attachments, metadata=None):
 
 @functions("messenger-send-message", role=AGENT, transaction=False)  # a network call: no transaction held
 def messenger_send_message(ctx, psid: str, facebook_page_id: str | bool = False, message: str = "",
-                           attachments: list | None = None, metadata: str | int | bool = False):
+                           attachments: Attachments | None = None, metadata: str | int | bool = False):
     answers = send(ctx.core, psid, facebook_page_id, message, attachments,
                    None if metadata is False else str(metadata))
     return answers[0]

@@ -165,6 +165,14 @@ def open_ai_message(ctx, message: str = "", max_tokens: int | bool = False, mode
     return [True, text, False, False]
 
 
+def bot_active(ctx):
+    """sbcore_bot_active: configured and answering users (open-ai-answer-users)."""
+    try:
+        return bool(settings_of(ctx)["open-ai-answer-users"])
+    except ApiError:
+        return False
+
+
 def bot_reply(ctx, conversation, message):
     """sbcore_bot_reply: with open-ai-answer-users, OpenAI answers a user's text message
     in the conversation (True when it did)."""
@@ -229,8 +237,8 @@ def open_ai_curl(ctx, url_part: str, post_fields: Json = None, type: str = "POST
         if not isinstance(post_fields, dict) or not post_fields.get("file"):
             raise invalid_argument("post_fields", 'UPLOAD takes {"file": "<a file of the uploads folder>", …}.')
         fields = dict(post_fields)
-        file_path, _ = local_file(ctx.config, str(fields.pop("file")))
-        with open(file_path, "rb") as handle:
+        key, blob = local_file(ctx, str(fields.pop("file")))
+        with blob.stream as handle:
             return api.call("POST", path, data={k: str(v) for k, v in fields.items()},
-                            files={"file": (os.path.basename(file_path), handle)})
+                            files={"file": (os.path.basename(key), handle)})
     return api.call("POST", path, json=post_fields)

@@ -13,5 +13,10 @@ def sbcore_register_settings():
 
 
 @hookimpl
+def sbcore_bot_active(ctx):
+    return F.bot_active(ctx)
+
+
+@hookimpl
 def sbcore_bot_reply(ctx, conversation, message):
     return F.bot_reply(ctx, conversation, message)

@@ -24,6 +24,7 @@ from sbcore.settings import Setting, invalid, options_of
 
 from .client import DEFAULT_URL, SlackError, WebApi
 from .models import SlackChannel
+from sbcore.registry import Attachments
 
 log = logging.getLogger("sbcore.slack")
 functions = FunctionSet()
@@ -40,7 +41,7 @@ def check_agents(value):
     if not isinstance(value, dict):
         raise invalid("slack-agents", 'an object {"<Slack user ID>": "<agent ID>"}.')
     for slack_id, agent_id in value.items():
-        if not SLACK_ID.match(str(slack_id)) or not str(agent_id).isdigit():
+        if not SLACK_ID.match(str(slack_id)) or not str(agent_id).isdecimal():
             raise invalid("slack-agents", 'an object {"<Slack user ID>": "<agent ID>"}, '
                                           'such as {"U328T701Z": "445"}.')
     return {str(k): str(v) for k, v in value.items()}
@@ -253,7 +254,7 @@ def record_sent(channel, answer, message_id=None):
 
 @functions("send-slack-message", transaction=False)  # calls Slack: holds no transaction
 def send_slack_message(ctx, user_id: int, full_name: str = "", profile_image: str = "", message: str = "",
-                       attachments: list | None = None, channel: str = "", conversation_id: int | bool = False):
+                       attachments: Attachments | None = None, channel: str = "", conversation_id: int | bool = False):
     if channel.strip().lower() in ("", "false", "-1", "null"):
         channel = None  # none given: the conversation's (or the user's) channel
     channel, answer, conversation_id = send(ctx, user_id, full_name, profile_image, message, attachments,

@@ -33,7 +33,7 @@ def verified(secret, request):
     """Slack's v0 signature of the raw body within the five-minute window."""
     timestamp = request.headers.get("x-slack-request-timestamp")
     signature = request.headers.get("x-slack-signature")
-    if not secret or not isinstance(timestamp, str) or not timestamp.strip().isdigit() or not signature:
+    if not secret or not isinstance(timestamp, str) or not timestamp.strip().isdecimal() or not signature:
         return False
     try:
         return SignatureVerifier(secret).is_valid(request.body, timestamp.strip(), signature)
@@ -128,7 +128,7 @@ class Events:
         try:
             return self.core.run(write)
         except IntegrityError:  # Slack delivered it again meanwhile
-            remove_urls(self.core.config, [url for _, url in attachments])
+            remove_urls(self.core, [url for _, url in attachments])
             return None
         except ApiError as error:  # stored; a platform (WhatsApp …) refused the reply
             log.warning("Slack message %s: %s", external_id, error.message)

@@ -11,6 +11,7 @@ from sbcore.errors import invalid_argument
 from sbcore.settings import Setting, invalid, list_of_records
 
 from .client import DEFAULT_URL, BotApi
+from sbcore.registry import Attachments
 
 log = logging.getLogger("sbcore.telegram")
 functions = FunctionSet()
@@ -84,7 +85,7 @@ def send(core, chat_id, text, attachments, bot_id=None):
         raise invalid_argument("chat_id", "a Telegram chat ID (a number) or @channelusername.")
     attachments = [item[:2] for item in attachments or []]
     C.check_attachments(attachments)
-    calls = requests_for(int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id, text or "", attachments)
+    calls = requests_for(int(chat_id) if chat_id.lstrip("-").isdecimal() else chat_id, text or "", attachments)
     if not calls:
         raise ApiError("empty-message", "A message needs text or attachments.")
     api = bot(core, bot_id)
@@ -92,7 +93,7 @@ def send(core, chat_id, text, attachments, bot_id=None):
 
 
 @functions("telegram-send-message", role=AGENT, transaction=False)  # a network call: no transaction held
-def telegram_send_message(ctx, chat_id: str, message: str = "", attachments: list | None = None,
+def telegram_send_message(ctx, chat_id: str, message: str = "", attachments: Attachments | None = None,
                           conversation_id: int | bool = False):
     bot_id = None
     if conversation_id is not False:

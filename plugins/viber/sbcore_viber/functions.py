@@ -15,6 +15,7 @@ from sbcore.errors import invalid_argument
 from sbcore.settings import Setting
 
 from .client import DEFAULT_URL, BotApi
+from sbcore.registry import Attachments
 
 log = logging.getLogger("sbcore.viber")
 functions = FunctionSet()
@@ -52,7 +53,7 @@ def file_size(core, url):
     except (outbound.OutboundRefused, requests.RequestException):
         return None
     length = response.headers.get("Content-Length", "")
-    return int(length) if 200 <= response.status_code < 300 and length.isdigit() and int(length) > 0 else None
+    return int(length) if 200 <= response.status_code < 300 and length.isdecimal() and int(length) > 0 else None
 
 
 def bodies(core, receiver, text, attachments):
@@ -92,7 +93,7 @@ def send(core, viber_id, text, attachments):
 
 
 @functions("viber-send-message", role=AGENT, transaction=False)  # a network call: no transaction held
-def viber_send_message(ctx, viber_id: str, message: str = "", attachments: list | None = None):
+def viber_send_message(ctx, viber_id: str, message: str = "", attachments: Attachments | None = None):
     return send(ctx.core, viber_id, message, attachments)[0]
 
 

@@ -17,6 +17,7 @@ from sbcore.errors import invalid_argument
 from sbcore.settings import Setting
 
 from .client import DEFAULT_URL, OfficialAccount
+from sbcore.registry import Attachments
 
 log = logging.getLogger("sbcore.wechat")
 functions = FunctionSet()
@@ -93,7 +94,7 @@ def send(core, open_id, text, attachments, token=None):
 
 
 @functions("wechat-send-message", role=AGENT, transaction=False)  # network calls: no transaction held
-def wechat_send_message(ctx, open_id: str, message: str = "", attachments: list | None = None,
+def wechat_send_message(ctx, open_id: str, message: str = "", attachments: Attachments | None = None,
                         token: str | bool = False):
     answers, used = send(ctx.core, open_id, message, attachments, token or None)
     return [answers[0], used]
@@ -168,14 +169,24 @@ class Webhook:
         self.core = core
 
     def get(self, request):
-        if verify_signature(self.core.settings.get("wechat-token"), request.params):
+        if verify_signature(self.core.settings.get("wechat-token"), request.params) and \
+                channels.fresh(request.params.get("timestamp")):
             return channels.Answer(200, str(request.params.get("echostr", "")))
         return channels.Answer(403, "verification failed")
 
     def post(self, request):
-        if not verify_signature(self.core.settings.get("wechat-token"), request.params):
+        """A signed message, at most five minutes old, whose nonce was not used before
+        (a replayed request is refused)."""
+        params = request.params
+        if not verify_signature(self.core.settings.get("wechat-token"), params):
             return channels.Answer(403, "verification failed")
+        if not channels.fresh(params.get("timestamp")):
+            return channels.Answer(403, "the timestamp is older than five minutes")
+        nonce = params.get("nonce")
+        if channels.nonce_used(SOURCE, nonce):
+            return channels.Answer(403, "the nonce was used before")
         self.receive(parse_xml(request.body))
+        channels.remember_nonce(self.core, SOURCE, nonce)
         return channels.Answer(200, "success")  # WeChat's "no reply here"
 
     def receive(self, fields):

@@ -4,6 +4,8 @@ service messages, temporary media, receiving messages)."""
 
 import hashlib
 import json
+import secrets
+import time
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -41,7 +43,9 @@ def xml(msg_type="text", msg_id="1234567890123456", **fields):
             + (f"<MsgId>{msg_id}</MsgId>" if msg_id else "") + "</xml>").encode()
 
 
-def signed(token=SERVER_TOKEN, timestamp="1700000000", nonce="8e4a1b"):
+def signed(token=SERVER_TOKEN, timestamp=None, nonce=None):
+    timestamp = str(int(time.time())) if timestamp is None else timestamp
+    nonce = secrets.token_hex(4) if nonce is None else nonce
     signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
     return {"signature": signature, "timestamp": timestamp, "nonce": nonce}
 
@@ -193,6 +197,21 @@ def test_a_request_failing_verification_changes_nothing(api, client, configured)
     assert post(client, xml(), params=signed("not-the-token")).status_code == 403
     assert post(client, xml(), params={}).status_code == 403
     assert api.ok("get-conversations") == []
+
+
+def test_old_timestamps_and_reused_nonces_are_refused(api, client, configured):
+    stale = signed(timestamp=str(int(time.time()) - 301))
+    assert post(client, xml(), params=stale).status_code == 403
+    ahead = signed(timestamp=str(int(time.time()) + 301))
+    assert post(client, xml(), params=ahead).status_code == 403
+    assert client.simulate_get("/channels/wechat", params={**stale, "echostr": "1"}).status_code == 403
+    assert api.ok("get-conversations") == []
+    once = signed()
+    assert post(client, xml(), params=once).status_code == 200
+    replay = post(client, xml(msg_id="1234567890123999", Content="replayed"), params=once)
+    assert replay.status_code == 403
+    rows = api.ok("get-conversations")
+    assert len(rows) == 1 and rows[0]["message"] != "replayed"
 
 
 def test_without_a_token_every_request_is_refused(api, client, core):

@@ -12,6 +12,7 @@ from sbcore.errors import invalid_argument
 from sbcore.settings import Setting, list_of_records
 
 from .client import DEFAULT_URL, CloudApi
+from sbcore.registry import Attachments
 
 log = logging.getLogger("sbcore.whatsapp")
 functions = FunctionSet()
@@ -88,7 +89,7 @@ def send(core, to, text, attachments, phone_id=None):
 
 
 @functions("whatsapp-send-message", role=AGENT, transaction=False)  # a network call: no transaction held
-def whatsapp_send_message(ctx, to: str, message: str = "", attachments: list | None = None,
+def whatsapp_send_message(ctx, to: str, message: str = "", attachments: Attachments | None = None,
                           phone_id: str | bool = False):
     return send(ctx.core, to, message, attachments, phone_id)
 

@@ -10,6 +10,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 
 from sbcore import AGENT, ApiError, FunctionSet
+from sbcore.registry import Search
 from sbcore.errors import invalid_argument
 from sbcore.settings import Setting, invalid
 from sbcore.users import detail_value, require_user
@@ -283,7 +284,7 @@ def woocommerce_is_in_stock(ctx, product_id: str):
 
 
 @functions("woocommerce-search-products", role=AGENT, transaction=False)
-def woocommerce_search_products(ctx, search: str):
+def woocommerce_search_products(ctx, search: Search):
     if not search.strip():
         raise invalid_argument("search", "the words to search for.")
     return [product_row(p) for p in woocommerce(ctx).pages("products", search=search.strip(), status="publish")]

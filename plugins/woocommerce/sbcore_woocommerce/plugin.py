@@ -19,6 +19,13 @@ def sbcore_register_settings():
 
 
 @hookimpl
+def sbcore_reserved_details():
+    # the WordPress user and the WooCommerce session are identity: only wp-synch and
+    # the server set them, never a visitor
+    return [F.WP_ID, F.SESSION_KEY]
+
+
+@hookimpl
 def sbcore_register_jobs():
     # "This function runs automatically every hour via cron jobs."
     return [Job("woocommerce-coupon-delete-expired", 3600, catalog.hourly_delete_expired, transaction=False)]

@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import phpserialize
 
-from sbcore import ApiError, FunctionSet
+from sbcore import ApiError, FunctionSet, outbound
 from sbcore.errors import invalid_argument
 from sbcore.settings import Setting, invalid
 
@@ -54,6 +54,10 @@ SETTINGS = [
             "(carts live in its woocommerce_sessions table): mysql://user:password@host:3306/database "
             "(percent-encode special characters; a user with SELECT on that table is enough). Empty: "
             "those answer woocommerce-not-active / woocommerce-session-not-available", check_database_url),
+    Setting("woocommerce-wordpress-database-private", "checkbox", False,
+            "Allow woocommerce-wordpress-database to name a loopback or private-network host (a "
+            "database beside sbcore). Off: the host must resolve to public addresses only, as every "
+            "outbound call's (SB_ALLOW_PRIVATE_NETWORK allows all private hosts)."),
     Setting("woocommerce-table-prefix", "text", "wp_",
             "The WordPress database's table prefix ($table_prefix in wp-config.php)", check_prefix),
 ]
@@ -135,7 +139,21 @@ def session_row(ctx, session_key):
     if not url:
         raise ApiError("woocommerce-not-active", "The WordPress database is not configured: set "
                        "woocommerce-wordpress-database (mysql://user:password@host:3306/wordpress).", 400)
+    check_database_host(ctx, url)
     return read_session(url, ctx.settings.get("woocommerce-table-prefix") or "wp_", session_key)
+
+
+def check_database_host(ctx, url):
+    """The database's host passes the outbound guard's address check, unless the
+    ``woocommerce-wordpress-database-private`` setting allows a private host."""
+    if url_problem(url) or ctx.settings.get("woocommerce-wordpress-database-private"):
+        return
+    parts = urlsplit(url)
+    try:
+        outbound.check_host(ctx.config, parts.hostname, parts.port or 3306)
+    except outbound.OutboundRefused as error:
+        raise ApiError("url-not-allowed", f"The WordPress database's host is refused: {error}; set "
+                       "woocommerce-wordpress-database-private to allow it.", 400)
 
 
 def read_session(url, prefix, session_key):

@@ -86,8 +86,20 @@ def wordpress():
 
 @pytest.fixture
 def configured(api, wordpress):
-    api.ok("save-settings", settings={"woocommerce-wordpress-database": URL, "woocommerce-table-prefix": PREFIX})
+    api.ok("save-settings", settings={"woocommerce-wordpress-database": URL, "woocommerce-table-prefix": PREFIX,
+                                      "woocommerce-wordpress-database-private": True})
     return wordpress
+
+
+def test_a_private_database_host_needs_its_setting(api, core):
+    """The WordPress database URL passes the outbound address check (no connection is
+    tried): a loopback or private host needs woocommerce-wordpress-database-private."""
+    assert not core.config.allow_private_network
+    for host in ("127.0.0.1", "10.0.0.7", "169.254.169.254", "localhost"):
+        api.ok("save-settings", settings={"woocommerce-wordpress-database": f"mysql://u:p@{host}:3306/wp"})
+        for name in ("woocommerce-get-session", "woocommerce-get-customer"):
+            result = api.call(name, session_key=GUEST)
+            assert (result.status, result.response) == (400, "url-not-allowed"), (host, name)
 
 
 def woocommerce_serialize(session):
@@ -172,7 +184,8 @@ def test_only_mysql_urls_with_a_database_are_saved(api, url):
     (URL, "other_"),  # no such table
 ])
 def test_an_unreadable_database_is_502_without_the_password(api, wordpress, url, prefix):
-    api.ok("save-settings", settings={"woocommerce-wordpress-database": url, "woocommerce-table-prefix": prefix})
+    api.ok("save-settings", settings={"woocommerce-wordpress-database": url, "woocommerce-table-prefix": prefix,
+                                      "woocommerce-wordpress-database-private": True})
     for name in ("woocommerce-get-session", "woocommerce-get-customer"):
         result = api.call(name, session_key=GUEST)
         assert (result.status, result.response) == (502, "wordpress-database-error")

@@ -10,7 +10,11 @@
  * nodes; rich-message shortcodes become real controls built element by element.
  * The server prepends `window.SBCORE_CONFIG = {...};`; without it the base URL is where
  * this script was loaded from (…/widget.js or …/static/widget.js). A script tag with `data-sbcore-full` (the /chat page)
- * shows the panel alone, filling the window. */
+ * shows the panel alone, filling the window.
+ * New messages and typing arrive over GET <events_url>/widget/events (Server-Sent Events read
+ * with fetch, the login cookie in the Authorization header, resumed with Last-Event-ID);
+ * while that stream is up polling only runs as a slow safety net, and when it fails
+ * polling takes over at once and the stream is tried again with backoff. */
 (function () {
   "use strict";
 
@@ -25,7 +29,12 @@
   var BASE = String(CONFIG.url || (script && script.src ? script.src.replace(/\/(?:static\/)?widget\.js(?:[?#].*)?$/, "") : location.origin)).replace(/\/+$/, "");
   var FULL = !!(script && script.hasAttribute("data-sbcore-full")) || CONFIG.full === true;
   var POLL_MS = Math.max(500, Number(CONFIG.poll_ms) || 1500);
+  // the event streams' base URL (the server's SB_EVENTS_URL); without it the widget polls
+  var EVENTS_URL = typeof CONFIG.events_url === "string" && /^https?:\/\//.test(CONFIG.events_url)
+    ? CONFIG.events_url.replace(/\/+$/, "") : null;
   var TYPING_EVERY_MS = 2000;
+  var STREAM_SAFETY_MS = 60000;   // the poll while the event stream is up (a safety net)
+  var STREAM_RETRY_MAX_MS = 30000;
   var KEY = "sbcore:" + BASE + ":";
   var SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -104,6 +113,7 @@
   }
 
   function forgetSession() {
+    stopStream();
     state.cookie = null;
     state.user = null;
     store.set("login-cookie", null);
@@ -830,14 +840,112 @@
     });
   }
 
+  // ---------------------------------------------------------------- event stream
+  var stream = { controller: null, up: false, failures: 0, retryTimer: null, lastEventId: null, typingTimer: null };
+
+  function streamSupported() {
+    return EVENTS_URL !== null && typeof window.fetch === "function" && typeof window.TextDecoder === "function" &&
+      typeof window.AbortController === "function" && typeof window.ReadableStream === "function";
+  }
+
+  function setStreamUp(up) {
+    stream.up = up;
+    ui.root.setAttribute("data-stream", up ? "up" : "down");
+  }
+
+  function stopStream() {
+    clearTimeout(stream.retryTimer);
+    stream.retryTimer = null;
+    if (stream.controller) stream.controller.abort();
+    stream.controller = null;
+    stream.lastEventId = null;
+    setStreamUp(false);
+  }
+
+  function startStream() {
+    if (stream.controller || stream.retryTimer || !state.cookie || !streamSupported()) return;
+    var controller = new AbortController();
+    var cookie = state.cookie;
+    stream.controller = controller;
+    var headers = { Authorization: "Bearer " + cookie };
+    if (stream.lastEventId !== null) headers["Last-Event-ID"] = String(stream.lastEventId);
+    fetch(EVENTS_URL + "/widget/events", { method: "GET", mode: "cors", credentials: "omit", cache: "no-store",
+      headers: headers, signal: controller.signal }).then(function (response) {
+      var type = response.headers.get("Content-Type") || "";
+      if (!response.ok || type.indexOf("text/event-stream") !== 0 || !response.body) throw new Error("no event stream");
+      var reader = response.body.getReader(), decoder = new TextDecoder(), buffer = "";
+      function pump() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) return;
+          buffer += decoder.decode(chunk.value, { stream: true }).replace(/\r\n?/g, "\n");
+          var blocks = buffer.split("\n\n");
+          buffer = blocks.pop();
+          blocks.forEach(streamBlock);
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(function () { /* polling takes over below */ }).then(function () {
+      if (stream.controller !== controller) return;  // stopped on purpose
+      var wasUp = stream.up;
+      stream.controller = null;
+      setStreamUp(false);
+      stream.failures = wasUp ? 0 : stream.failures + 1;
+      schedulePoll(0);
+      var delay = Math.min(STREAM_RETRY_MAX_MS, 1000 * Math.pow(2, stream.failures));
+      stream.retryTimer = setTimeout(function () {
+        stream.retryTimer = null;
+        if (state.cookie === cookie) startStream();
+      }, delay);
+    });
+  }
+
+  // One block of the stream: "id:", "event:", "data:" lines; comments start with ":".
+  function streamBlock(block) {
+    var id = null, kind = "message", data = [];
+    block.split("\n").forEach(function (line) {
+      if (line === ": ready") {
+        setStreamUp(true);
+        stream.failures = 0;
+        schedulePoll(0);  // what came before the stream opened, once
+        return;
+      }
+      if (!line || line.charAt(0) === ":") return;
+      var colon = line.indexOf(":");
+      var name = colon < 0 ? line : line.slice(0, colon);
+      var value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (name === "id") id = value;
+      else if (name === "event") kind = value;
+      else if (name === "data") data.push(value);
+    });
+    if (id !== null && /^\d+$/.test(id) && (stream.lastEventId === null || Number(id) > stream.lastEventId)) stream.lastEventId = Number(id);
+    if (!data.length) return;
+    streamEvent(kind, parseJson(data.join("\n"), null));
+  }
+
+  function streamEvent(kind, data) {
+    if (kind === "reset") { schedulePoll(0); return; }
+    if (!data || typeof data !== "object" || Number(data.conversation_id) !== state.conversationId) return;
+    if (kind === "message") {
+      clearTimeout(stream.typingTimer);
+      receive([data]);
+    } else if (kind === "typing" && !isOwn(data) && data.user_type !== "visitor" && data.user_type !== "user" && data.user_type !== "lead") {
+      ui.typing.textContent = ([data.first_name, data.last_name].filter(Boolean).join(" ") || t("Agent")) + " " + t("is typing...");
+      clearTimeout(stream.typingTimer);
+      stream.typingTimer = setTimeout(function () { ui.typing.textContent = ""; }, Math.max(1, Number(data.seconds) || 5) * 1000);
+    }
+  }
+
   // ---------------------------------------------------------------- polling
   function schedulePoll(delay) {
     clearTimeout(state.pollTimer);
-    state.pollTimer = setTimeout(poll, delay === undefined ? (state.open ? POLL_MS : POLL_MS * 4) : delay);
+    state.pollTimer = setTimeout(poll, delay !== undefined ? delay
+      : stream.up ? STREAM_SAFETY_MS : (state.open ? POLL_MS : POLL_MS * 4));
   }
 
   function poll() {
     if (!state.conversationId || !state.cookie) { state.pollTimer = null; return; }
+    startStream();
     if (state.polling) { schedulePoll(); return; }
     state.polling = true;
     var id = state.conversationId;
@@ -846,7 +954,7 @@
     }, function (error) {
       if (gone(error) && id === state.conversationId) setConversation(null);  // deleted meanwhile
     })];
-    if (state.open) {
+    if (state.open && !stream.up) {  // with the stream up, typing arrives as events
       calls.push(api("is-agent-typing", { conversation_id: id }).then(function (agent) {
         if (id !== state.conversationId) return;
         ui.typing.textContent = agent && typeof agent === "object"

@@ -1,0 +1,1 @@
+"""Importers of other support desks' data (``sbcore import-support-board``)."""

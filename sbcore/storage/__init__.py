@@ -1,0 +1,95 @@
+"""Where the files the API writes live: one interface, two backends.
+
+``LocalStorage`` keeps them in the uploads folder (``SB_UPLOADS_DIR``, the default);
+``S3Storage`` in an S3-compatible bucket (``SB_STORAGE_URL=s3://bucket/prefix``), so
+that several hosts share them. A key is a relative path such as
+``widget/01-12-26/<random>.png``; ``check_key`` refuses any key that could leave its
+folder or prefix, and every backend calls it."""
+
+import mimetypes
+from dataclasses import dataclass
+from typing import BinaryIO
+
+
+class UnsafePath(ValueError):
+    """A key that is empty, absolute, or would leave the folder (``..``, a symlink out)."""
+
+
+@dataclass
+class Blob:
+    """An open stored file: ``stream`` (a binary file object, closed by the reader),
+    its ``size`` in bytes and its ``content_type``."""
+
+    stream: BinaryIO
+    size: int
+    content_type: str
+
+
+MAX_KEY = 512
+
+
+def check_key(key):
+    """``key`` when it is a safe relative path (``a/b.txt``), else UnsafePath."""
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY or "\x00" in key \
+            or "\\" in key or key.startswith("/"):
+        raise UnsafePath(key)
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise UnsafePath(key)
+    return key
+
+
+def content_type_of(key):
+    return mimetypes.guess_type(key)[0] or "application/octet-stream"
+
+
+class Storage:
+    """What every backend does. ``source`` is bytes or a binary file object read from
+    its current position. Missing files raise FileNotFoundError; a store that fails
+    raises ApiError ``storage-error`` (502)."""
+
+    name = "storage"
+
+    def save(self, key, source) -> int:
+        """Write ``source`` at ``key`` (replacing it); answers the size written."""
+        raise NotImplementedError
+
+    def open(self, key) -> Blob:
+        raise NotImplementedError
+
+    def read(self, key, limit=None) -> bytes:
+        """The file's bytes, at most ``limit`` of them when given."""
+        blob = self.open(key)
+        with blob.stream as stream:
+            return stream.read() if limit is None else stream.read(limit)
+
+    def delete(self, key):
+        """Remove the file; a missing one is not an error."""
+        raise NotImplementedError
+
+    def exists(self, key) -> bool:
+        raise NotImplementedError
+
+    def keys(self, prefix=""):
+        """Every stored ``(key, size)`` under ``prefix``, in no particular order."""
+        raise NotImplementedError
+
+    def prepare(self):
+        """Make the store ready (the folder, the bucket) if it is not; ``sbcore init``
+        calls it."""
+
+    def presigned_url(self, key, seconds):
+        """A URL that serves the file directly for ``seconds``, or None when the
+        backend has no such thing (the local folder)."""
+        return None
+
+
+def open_storage(config):
+    """The backend ``config`` names: ``storage_url`` ``s3://bucket/prefix`` (endpoint
+    ``SB_URL_S3`` when set), else the uploads folder."""
+    url = (config.storage_url or "").strip()
+    if not url:
+        from .local import LocalStorage
+        return LocalStorage(config.uploads_dir)
+    from .s3 import S3Storage, parse_url
+    bucket, prefix = parse_url(url)
+    return S3Storage(bucket, prefix, endpoint=config.url_overrides.get("s3") or None)
