@@ -130,7 +130,14 @@ def open_database(url):
 
 
 def init_database(url):
+    """The database of ``url``, bound to the proxy the models use. A second Core of the
+    same process on the same URL (two apps mounted in one process) shares the database
+    object, so that a call's transaction and its queries are on one connection."""
+    current = database.obj
+    if current is not None and getattr(current, "sbcore_url", None) == url:
+        return current
     db = open_database(url)
+    db.sbcore_url = url
     database.initialize(db)
     return db
 

@@ -52,8 +52,14 @@ def insert_rows(model, rows, fields=None):
         return
     if fields is None:
         names = list(rows[0])
-        fields = [model._meta.fields[name] for name in names]
-        rows = [tuple(row[name] for name in names) for row in rows]
+        # columns the rows do not name take the model's default (raw inserts get no
+        # peewee defaults): a column added by a later migration never breaks an import
+        defaults = {f.name: f.default for f in model._meta.sorted_fields
+                    if f.name not in names and f.default is not None and not f.primary_key}
+        fields = [model._meta.fields[name] for name in names + list(defaults)]
+        rows = [tuple(row[name] for name in names)
+                + tuple(value() if callable(value) else value for value in defaults.values())
+                for row in rows]
     kind = dbmod.kind(model._meta.database.obj)
     quote = "`{}`" if kind == "mysql" else '"{}"'
     columns = ", ".join(quote.format(f.column_name) for f in fields)

@@ -154,6 +154,8 @@ class SettingsSteps:
                 encoded = json.dumps(value)
                 if not SettingRow.update(value=encoded).where(SettingRow.name == name).execute():
                     SettingRow.create(name=name, value=encoded)
+            if values:
+                store.bump()  # every process's settings cache reloads what the import wrote
             self.save_state()
         self.write(write)
         report.count("settings", len(values))

@@ -317,6 +317,7 @@ def test_sbcore_translate_with_the_key(core, ctx, google):
     core.settings.set("google-api-key", KEY)
     google.post(BASE, json=translated(*[(f"t{i}", "en") for i in range(MAX)]))
     google.post(BASE, json=translated(("t128", "en"), ("t129", "en")))
+    ctx = core.context()  # a new call: a call's settings are read once, at its first read
     answer = core.pm.hook.sbcore_translate(ctx=ctx, strings=[f"s{i}" for i in range(130)], language_code="zt")
     assert answer == [f"t{i}" for i in range(130)]
     assert [len(sent(c)["q"]) for c in google.calls] == [128, 2]  # Google's 128 strings a request

@@ -552,7 +552,9 @@ def test_wp_synch_looks_up_a_page_in_a_fixed_number_of_queries(api, core):
             mock.get(f"{SITE}/wp-json/wp/v2/users", json=users, headers={"X-WP-TotalPages": "1"})
             with count_queries() as counter:
                 api.ok("wp-synch")
-        return len([q for q in counter.queries if q.lstrip().upper().startswith("SELECT")])
+        # the settings cache's reload (after save-settings, at the first call) is not per user
+        return len([q for q in counter.queries if q.lstrip().upper().startswith("SELECT")
+                    and "sb_settings" not in q])
 
     small = reads([wp_user(10, "a10@example.com"), wp_user(11, "old1@example.com")])
     large = reads([wp_user(n, f"a{n}@example.com") for n in range(20, 40)] + [wp_user(12, "old2@example.com"),
