@@ -226,7 +226,7 @@ def test_two_hosts_share_streams_webhooks_and_jobs(services, tmp_path, receiver)
                                     message=f"m{index}")["message-id"]))
 
         def delivered():
-            return [body["data"]["message_id"] for body in receiver.bodies()
+            return [str(body["data"]["message_id"]) for body in receiver.bodies()
                     if body["function"] == "message-sent"]
         wait_for(lambda: set(delivered()) >= message_ids, 120, "every webhook")
         time.sleep(3)  # four workers had their chance to deliver one twice
