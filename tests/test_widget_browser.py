@@ -58,7 +58,12 @@ def sb_config(tmp_path, database_url, port):
 
 @pytest.fixture
 def server(app, port):
-    httpd = make_server("127.0.0.1", port, app, server_class=ThreadingServer,
+    yield from serving(app, port)
+
+
+def serving(wsgi_app, port):
+    """Serve ``wsgi_app`` on a loopback port in a thread; yields its base URL."""
+    httpd = make_server("127.0.0.1", port, wsgi_app, server_class=ThreadingServer,
                         handler_class=QuietHandler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -80,15 +85,20 @@ def browser():
         instance.close()
 
 
-@pytest.fixture
-def admin(server, admin_token):
-    """The Web API over HTTP with the admin token, as an agent's client calls it."""
+def web_api(server, admin_token):
+    """The Web API of ``server`` over HTTP with the admin token, as an agent's client
+    calls it: ``call(function, **fields)`` answers the response, asserting success."""
     def call(function, **fields):
         answer = requests.post(f"{server}/api", json={"function": function, **fields},
                                headers={"Authorization": f"Bearer {admin_token}"}, timeout=10).json()
         assert answer["success"] is True, answer
         return answer["response"]
     return call
+
+
+@pytest.fixture
+def admin(server, admin_token):
+    return web_api(server, admin_token)
 
 
 @pytest.fixture
@@ -466,22 +476,12 @@ def slow_server(app, port):
         if environ["PATH_INFO"] == "/widget/api":
             time.sleep(random.uniform(0.05, 0.4))
         return app(environ, start_response)
-    httpd = make_server("127.0.0.1", port, slow, server_class=ThreadingServer, handler_class=QuietHandler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    httpd.shutdown()
-    httpd.server_close()
+    yield from serving(slow, port)
 
 
 @pytest.fixture
 def slow_admin(slow_server, admin_token):
-    def call(function, **fields):
-        answer = requests.post(f"{slow_server}/api", json={"function": function, **fields},
-                               headers={"Authorization": f"Bearer {admin_token}"}, timeout=10).json()
-        assert answer["success"] is True, answer
-        return answer["response"]
-    return call
+    return web_api(slow_server, admin_token)
 
 
 def test_a_session_ended_while_typing_and_sending_never_loses_the_message(browser, slow_server, slow_admin):
