@@ -70,12 +70,10 @@ def get_webhook_deliveries(ctx, status: str = "", pagination: int = 0):
     delivered, failed, skipped), attempts and last error."""
     if status and status not in (PENDING, DELIVERED, FAILED, SKIPPED):
         raise invalid_argument("status", "one of pending, delivered, failed, skipped.")
-    if pagination < 0:
-        raise invalid_argument("pagination", "expected 0 or more.")
     query = Event.select()
     if status:
         query = query.where(Event.status == status)
-    query = query.order_by(Event.id.desc()).limit(LOG_PAGE).offset(pagination * LOG_PAGE)
+    query = dbmod.page(query.order_by(Event.id.desc()), pagination, LOG_PAGE)
     return [event_row(event) for event in query]
 
 
