@@ -16,18 +16,10 @@ from sbcore.storage.local import LocalStorage
 from sbcore.storage.migrate import command as migrate_command
 from sbcore.storage.s3 import S3Storage, parse_url
 
+from test_aws_s3 import s3_server  # noqa: F401 (the fixture: moto's S3 server on loopback)
+
 BUCKET = "sb-files"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture(scope="module")
-def s3_server():
-    from moto.server import ThreadedMotoServer
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ that several hosts share them. A key is a relative path such as
 ``widget/01-12-26/<random>.png``; ``check_key`` refuses any key that could leave its
 folder or prefix, and every backend calls it."""
 
+import abc
 import mimetypes
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -42,19 +43,21 @@ def content_type_of(key):
     return mimetypes.guess_type(key)[0] or "application/octet-stream"
 
 
-class Storage:
-    """What every backend does. ``source`` is bytes or a binary file object read from
+class Storage(abc.ABC):
+    """What every backend does (an abstract base: a backend that lacks one of the
+    abstract methods cannot be made). ``source`` is bytes or a binary file object read from
     its current position. Missing files raise FileNotFoundError; a store that fails
     raises ApiError ``storage-error`` (502)."""
 
     name = "storage"
 
+    @abc.abstractmethod
     def save(self, key, source) -> int:
         """Write ``source`` at ``key`` (replacing it); answers the size written."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def open(self, key) -> Blob:
-        raise NotImplementedError
+        """The file as a Blob (its stream, size and type); FileNotFoundError if missing."""
 
     def read(self, key, limit=None) -> bytes:
         """The file's bytes, at most ``limit`` of them when given."""
@@ -62,16 +65,17 @@ class Storage:
         with blob.stream as stream:
             return stream.read() if limit is None else stream.read(limit)
 
+    @abc.abstractmethod
     def delete(self, key):
         """Remove the file; a missing one is not an error."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def exists(self, key) -> bool:
-        raise NotImplementedError
+        """Whether a file is stored at ``key``."""
 
+    @abc.abstractmethod
     def keys(self, prefix=""):
         """Every stored ``(key, size)`` under ``prefix``, in no particular order."""
-        raise NotImplementedError
 
     def prepare(self):
         """Make the store ready (the folder, the bucket) if it is not; ``sbcore init``
