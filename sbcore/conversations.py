@@ -121,14 +121,27 @@ def message_rows(query):
                      Message.attachments, Message.status_code, Message.payload, Message.conversation,
                      User.first_name, User.last_name, User.profile_image, User.user_type)
         .join(User, on=(User.id == Message.user)).order_by(Message.id))
-    return [{
+    return [message_shape(row, row) for row in rows]
+
+
+def message_row(message, author):
+    """The same shape for a message just written, from the objects at hand (no read)."""
+    return message_shape({
+        "id": message.id, "user_id": author.id, "message": message.message,
+        "creation_time": message.creation_time, "attachments": message.attachments,
+        "status_code": message.status_code, "payload": message.payload,
+        "conversation_id": message.conversation_id}, author.__data__)
+
+
+def message_shape(row, author):
+    return {
         "id": str(row["id"]), "user_id": str(row["user_id"]), "message": row["message"],
         "creation_time": dbmod.format_datetime(row["creation_time"]),
         "attachments": row["attachments"], "status_code": str(row["status_code"]),
         "payload": row["payload"], "conversation_id": str(row["conversation_id"]),
-        "first_name": row["first_name"], "last_name": row["last_name"],
-        "profile_image": row["profile_image"], "user_type": row["user_type"],
-    } for row in rows]
+        "first_name": author["first_name"], "last_name": author["last_name"],
+        "profile_image": author["profile_image"], "user_type": author["user_type"],
+    }
 
 
 def details(conversation, user, notes=()):
@@ -322,7 +335,7 @@ def add_message(ctx, sender, conversation, text_value, attachments="", payload="
     """Store a message, move the conversation's status and last message, index it."""
     status = next_status(sender, conversation, status)
     now = utcnow()
-    message = Message.create(user=sender.id, conversation=conversation.id, message=text_value,
+    message = Message.create(user=sender, conversation=conversation.id, message=text_value,
                              attachments=attachments, payload=payload, creation_time=now)
     changes = {"last_message_id": message.id, "last_update_time": now}
     if status != conversation.status_code:

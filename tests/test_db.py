@@ -100,3 +100,35 @@ def test_on_sqlite_a_retry_holds_the_write_lock_from_the_start(core, monkeypatch
     with dbmod.connection():
         assert dbmod.in_transaction_retrying(core.database, flaky)
     assert used == [(), ("IMMEDIATE",)]
+
+
+def test_on_sqlite_writers_queue_on_the_writer_file_lock(core, visitor, open_conversation, tmp_path):
+    """A writing call waits while another process holds the writer queue's file lock and
+    goes the moment it is released (instead of sleeping in SQLite's busy handler)."""
+    if dbmod.kind(core.database) != "sqlite":
+        pytest.skip("SQLite's writer queue")
+    import subprocess
+    import sys
+    cid = open_conversation(visitor)
+    queue = dbmod.writer_queue(core.database.obj if hasattr(core.database, "obj") else core.database)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({queue.path!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.readline()\n")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (core.call(
+            "send-message", user_id=visitor, conversation_id=cid, message="queued"), done.set()))
+        worker.start()
+        assert not done.wait(1.0)  # queued behind the other process
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert done.wait(10)
+        worker.join()
+    finally:
+        holder.kill()
+        holder.wait()
+    texts = [m["message"] for m in core.call("get-conversation", conversation_id=cid)["messages"]]
+    assert "queued" in texts

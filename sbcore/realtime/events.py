@@ -45,9 +45,9 @@ def conversation_owner(conversation):
 
 @hookimpl
 def sbcore_on_message_sent(ctx, message, conversation):
-    rows = C.message_rows(Message.select().where(Message.id == message.id))
-    if rows:
-        record(ctx, "message", rows[0], conversation_owner(conversation), conversation.id)
+    # the author came with the message (add_message passes the sender): no read back
+    record(ctx, "message", C.message_row(message, message.user),
+           conversation_owner(conversation), conversation.id)
 
 
 @hookimpl
