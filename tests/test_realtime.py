@@ -414,6 +414,16 @@ def test_the_widget_is_told_where_streams_are_served(core, app):
     assert "https://ev.example" in client.simulate_get("/chat").headers["content-security-policy"]
 
 
+def test_the_workspace_streams_only_where_an_events_server_is(core, app, admin_token):
+    """The workspace page opens /admin/events (same origin: the proxy sends it to the
+    events server) only with SB_EVENTS_URL, like the widget; else it polls."""
+    cookie = workspace_cookie(app, "admin@example.com", "admin-password")
+    client = TestClient(app)
+    assert 'data-events="off"' in client.simulate_get("/admin", headers=cookie).text
+    core.config = core.config.replace(events_url="https://ev.example")
+    assert 'data-events="on"' in client.simulate_get("/admin", headers=cookie).text
+
+
 def test_the_stream_queries_use_indexes(ctx):
     """The replay (per visitor and for agents), its floor and the read of the table are
     index searches, never scans of sb_stream_events."""
