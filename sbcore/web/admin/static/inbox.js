@@ -111,8 +111,8 @@ async function poll() {
     let changed = false;
     for (const row of rows) {
       const known = state.rows.get(row.conversation_id);
-      if (known && known.last_update_time === row.last_update_time &&
-          known.conversation_status_code === row.conversation_status_code) continue;
+      if (known && known.last_update_time === row.last_update_time && known.message_id === row.message_id &&
+          known.conversation_status_code === row.conversation_status_code) continue;  // (two messages may share a second)
       if (matches(row)) {
         state.rows.set(row.conversation_id, row);
         changed = true;
