@@ -93,6 +93,15 @@ def get_conversation(conversation_id):
     return Conversation.get_or_none(Conversation.id == conversation_id)
 
 
+def agent_department(user):
+    """The department whose conversations alone ``user`` sees in the workspace, or None
+    (every conversation): an agent with a department sees that department's only
+    (Support Board's rule for its admin area); admins see all."""
+    if user is None or user.user_type != "agent" or user.department is None:
+        return None
+    return user.department
+
+
 def require_conversation(conversation_id, lock=False):
     """The conversation, or 404. ``lock``: for a writer that will add a message, the row
     locked at once (FOR UPDATE on MariaDB and PostgreSQL; SQLite's writers already hold

@@ -18,6 +18,7 @@ from sbcore.models import StreamEvent, StreamTicket
 from sbcore.realtime import Hub, LocalBroker, RedisBroker
 from sbcore.realtime import events as realtime_events
 from sbcore.web import create_app
+from sbcore.web.admin import session as S
 
 
 def parse(body):
@@ -149,6 +150,84 @@ def test_admin_stream_sees_every_conversation_and_agent_only_kinds(quick_app, ap
     typing = [d for _, k, d in parse(get_stream(quick_app, cookie=widget.cookie, last=0).text)
               if k == "typing"]
     assert typing and typing[0]["user_type"] in ("visitor", "user", "lead")
+
+
+def workspace_cookie(app, email, password):
+    """The workspace session cookie of a sign-in through the form at /admin."""
+    result = TestClient(app).simulate_post(
+        "/admin/sign-in", body=f"email={email}&password={password}", params_csv=False,
+        content_type="application/x-www-form-urlencoded")
+    assert result.status_code == 303
+    return {"Cookie": f"{S.COOKIE}={result.cookies[S.COOKIE].value}"}
+
+
+def stream_messages(app, headers):
+    return [(data["conversation_id"], data["message"]) for _, kind, data in
+            parse(get_stream(app, "/admin/events", last=0, headers=headers).text) if kind == "message"]
+
+
+def test_an_agent_of_a_department_sees_only_its_conversations(quick_app, api, chat, admin_token):
+    widget, conversation_id, _ = chat
+    other = widget.new(first_name="Otto")
+    other_id = int(other.ok("new-conversation")["details"]["id"])
+    api.ok("update-conversation-department", conversation_id=conversation_id, department=1)
+    api.ok("update-conversation-department", conversation_id=other_id, department=2)
+    api.ok("add-user", first_name="Dee", email="dee@example.com", password="dee-password",
+           user_type="agent", department=1)
+    api.ok("add-user", first_name="Ann", email="ann@example.com", password="ann-password",
+           user_type="admin", department=2)
+    api.ok("add-user", first_name="Ned", email="ned@example.com", password="ned-password",
+           user_type="agent")
+    widget.ok("send-message", conversation_id=conversation_id, message="for one")
+    other.ok("send-message", conversation_id=other_id, message="for two")
+    both = {(str(conversation_id), "for one"), (str(other_id), "for two")}
+    dee = workspace_cookie(quick_app, "dee@example.com", "dee-password")
+    assert stream_messages(quick_app, dee) == [(str(conversation_id), "for one")]
+    # admins (even one with a department) and agents without one see every conversation
+    assert set(stream_messages(quick_app, workspace_cookie(quick_app, "ann@example.com",
+                                                           "ann-password"))) == both
+    assert set(stream_messages(quick_app, workspace_cookie(quick_app, "ned@example.com",
+                                                           "ned-password"))) == both
+    assert set(stream_messages(quick_app, {"Authorization": f"Bearer {admin_token}"})) == both
+    # typing and status of department 2 stay out too; a move out of department 1 is told,
+    # and what follows it is not
+    other.ok("set-typing", conversation_id=other_id)
+    api.ok("update-conversation-status", conversation_id=other_id, status_code=3)
+    api.ok("update-conversation-department", conversation_id=conversation_id, department=2)
+    widget.ok("send-message", conversation_id=conversation_id, message="after the move")
+    seen = parse(get_stream(quick_app, "/admin/events", last=0, headers=dee).text)
+    assert {data.get("conversation_id") for _, kind, data in seen if kind != "presence"} == \
+        {str(conversation_id)}
+    assert [d["department"] for _, k, d in seen if k == "assignment"] == ["1", "2"]
+    assert "after the move" not in [d["message"] for _, k, d in seen if k == "message"]
+
+
+def test_a_department_agent_live_stream_leaves_out_other_departments(core, api, chat):
+    """Live events (not the replay) go through the same filter."""
+    widget, conversation_id, _ = chat
+    other = widget.new(first_name="Otto")
+    other_id = int(other.ok("new-conversation")["details"]["id"])
+    api.ok("update-conversation-department", conversation_id=conversation_id, department=1)
+    api.ok("update-conversation-department", conversation_id=other_id, department=2)
+    api.ok("add-user", first_name="Dee", email="dee@example.com", password="dee-password",
+           user_type="agent", department=1)
+    app = create_app(core=core, start_worker=False, stream_options={"heartbeat": 0.05})
+    headers = workspace_cookie(app, "dee@example.com", "dee-password")
+    httpd, base = serve(app)
+    messages = []
+    try:
+        with requests.get(f"{base}/admin/events", headers=headers, stream=True,
+                          timeout=20) as response:
+            assert response.status_code == 200
+            chunks = response.iter_content(chunk_size=1)
+            assert read_events(chunks, lambda kind, data: False, limit=1) is None  # subscribed
+            other.ok("send-message", conversation_id=other_id, message="for two")
+            widget.ok("send-message", conversation_id=conversation_id, message="for one")
+            read_events(chunks, lambda kind, data: kind == "message" and messages.append(
+                data["message"]) is None and data["message"] == "for one")
+    finally:
+        httpd.shutdown()
+    assert messages == ["for one"]
 
 
 class Recorder:
@@ -333,6 +412,16 @@ def test_the_widget_is_told_where_streams_are_served(core, app):
     core.config = core.config.replace(events_url="https://ev.example")
     assert '"events_url":"https://ev.example"' in client.simulate_get("/widget.js").text.split("\n", 1)[0]
     assert "https://ev.example" in client.simulate_get("/chat").headers["content-security-policy"]
+
+
+def test_the_workspace_streams_only_where_an_events_server_is(core, app, admin_token):
+    """The workspace page opens /admin/events (same origin: the proxy sends it to the
+    events server) only with SB_EVENTS_URL, like the widget; else it polls."""
+    cookie = workspace_cookie(app, "admin@example.com", "admin-password")
+    client = TestClient(app)
+    assert 'data-events="off"' in client.simulate_get("/admin", headers=cookie).text
+    core.config = core.config.replace(events_url="https://ev.example")
+    assert 'data-events="on"' in client.simulate_get("/admin", headers=cookie).text
 
 
 def test_the_stream_queries_use_indexes(ctx):

@@ -3,12 +3,15 @@ Playwright), against the app on a loopback port: an admin signs in and answers a
 customer who chats in the widget; new messages arrive without a reload; customers'
 markup shows as text; an agent is refused the admin pages and functions."""
 
+import time
+
 import pytest
 import requests
 from playwright.sync_api import expect
 
+from sbcore.web import create_app
 from test_widget_browser import (MARKUP, admin, browser, free_port, open_page,  # noqa: F401
-                                 port, sb_config, server)
+                                 port, sb_config, server, serving, web_api)
 
 pytestmark = pytest.mark.slow
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "admin-password"
@@ -270,5 +273,142 @@ def test_departments_and_saved_replies_pages(browser, server, admin):  # noqa: F
     expect(page.get_by_role("heading", name="Delivery log")).to_be_visible(timeout=WAIT)
     page.get_by_role("button", name="Send a test delivery").click()
     expect(page.locator("#status")).to_contain_text("webhooks-url", timeout=WAIT)  # not configured yet
+    assert errors == []
+    desk.close()
+
+
+# --- the event stream (/admin/events) and its fallback to polling ---
+
+POLLS = ("get-new-messages", "get-new-conversations", "is-typing")
+
+
+def customer_conversation(admin, first_name, message):  # noqa: F811
+    user_id = int(admin("add-user", first_name=first_name, last_name="Rossi"))
+    conversation_id = int(admin("new-conversation", user_id=user_id)["details"]["id"])
+    admin("send-message", user_id=user_id, conversation_id=conversation_id, message=message)
+    return user_id, conversation_id
+
+
+def polls_of(page):
+    """The polls the page makes from now on, as (seconds, function)."""
+    made = []
+
+    def seen(request):
+        if request.url.endswith("/admin/api") and request.method == "POST":
+            name = (request.post_data_json or {}).get("function")
+            if name in POLLS:
+                made.append((time.monotonic(), name))
+    page.on("request", seen)
+    return made
+
+
+def test_messages_come_over_the_event_stream(browser, server, admin, tmp_path):  # noqa: F811
+    user_id, conversation_id = customer_conversation(admin, "Maria", "Hello")
+    desk = browser.new_context(locale="en-US")
+    streams = []
+    desk.on("request", lambda request: streams.append(request.url) if "/admin/events" in request.url
+            else None)
+    page, errors = sign_in(desk, server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    expect(page.locator("body")).to_have_attribute("data-stream", "up", timeout=WAIT)
+    page.locator(".conversation-item").click()
+    expect(page.locator("#messages .message")).to_have_count(1, timeout=WAIT)
+    page.wait_for_timeout(1000)  # the one poll after opening a conversation
+    polls = polls_of(page)
+    page.wait_for_timeout(4600)  # polling every 1.5 s would make three of each
+    assert polls == []
+
+    # the customer types and writes (through the Web API): both arrive as events
+    admin("save-settings", settings={"presence-typing-seconds": 60})
+    admin("set-typing", user_id=user_id, conversation_id=conversation_id)
+    expect(page.locator("#typing")).to_have_text("Maria Rossi is typing…", timeout=WAIT)
+    admin("send-message", user_id=user_id, conversation_id=conversation_id, message="Over the stream")
+    expect(page.locator("#messages .message.from-customer .body").last).to_have_text(
+        "Over the stream", timeout=WAIT)
+    expect(page.locator("#typing")).to_have_text("")
+    item = page.locator(".conversation-item")
+    expect(item.locator(".last")).to_have_text("Over the stream", timeout=WAIT)
+    # a new conversation, and an archived one leaves the inbox
+    _, other_id = customer_conversation(admin, "Otto", "Second customer")
+    expect(item.locator(".name")).to_have_text(["Otto Rossi", "Maria Rossi"], timeout=WAIT)
+    admin("update-conversation-status", conversation_id=other_id, status_code=3)
+    expect(item.locator(".name")).to_have_text(["Maria Rossi"], timeout=WAIT)
+    names = [name for _, name in polls]
+    # the open conversation fetched nothing; the inbox fetched once per burst of events
+    assert "get-new-messages" not in names and "is-typing" not in names, names
+    assert names.count("get-new-conversations") <= 4, names
+    assert streams and streams[0] == f"{server}/admin/events"  # nothing in the URL
+    page.screenshot(path=str(tmp_path / "workspace-stream.png"))
+    assert errors == []
+    desk.close()
+
+
+def test_the_workspace_polls_when_the_stream_fails(browser, server, admin):  # noqa: F811
+    user_id, conversation_id = customer_conversation(admin, "Maria", "Hello")
+    desk = browser.new_context(locale="en-US")
+    tries = []
+
+    def refuse(route):
+        tries.append(time.monotonic())
+        route.fulfill(status=503, body="down")
+    desk.route("**/admin/events*", refuse)
+    page, errors = sign_in(desk, server, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.locator(".conversation-item").click()
+    expect(page.locator("#messages .message")).to_have_count(1, timeout=WAIT)
+    polls = polls_of(page)
+    admin("send-message", user_id=user_id, conversation_id=conversation_id, message="By polling")
+    expect(page.locator("#messages .message.from-customer .body").last).to_have_text(
+        "By polling", timeout=WAIT)
+    expect(page.locator(".conversation-item .last")).to_have_text("By polling", timeout=WAIT)
+    page.wait_for_timeout(3000)
+    assert page.locator("body").get_attribute("data-stream") != "up"
+    names = [name for _, name in polls]
+    assert names.count("get-new-messages") >= 2 and names.count("get-new-conversations") >= 2, names
+    # the stream is tried again with backoff (1 s, 2 s, 4 s …), not at every poll
+    assert 2 <= len(tries) <= 5, tries
+    assert errors == []
+    desk.close()
+
+
+@pytest.fixture
+def short_streams(core, port):
+    """A server whose streams end every 2 s, so that the page reconnects."""
+    app = create_app(core=core, start_worker=False, stream_options={"heartbeat": 1, "max_seconds": 2})
+    yield from serving(app, port)
+
+
+def test_a_reconnect_resumes_after_the_last_event_and_misses_nothing(browser, short_streams,
+                                                                     admin_token):
+    admin = web_api(short_streams, admin_token)  # noqa: F811
+    user_id, conversation_id = customer_conversation(admin, "Maria", "Hello")
+    desk = browser.new_context(locale="en-US")
+    streams, down = [], []
+
+    def events(route):
+        streams.append((route.request.url, bool(down)))
+        if down:
+            route.fulfill(status=503, body="down")
+        else:
+            route.continue_()
+    desk.route("**/admin/events*", events)
+    page, errors = sign_in(desk, short_streams, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.locator(".conversation-item").click()
+    expect(page.locator("#messages .message")).to_have_count(1, timeout=WAIT)
+    expect(page.locator("body")).to_have_attribute("data-stream", "up", timeout=WAIT)
+    # from now on the open conversation can only learn of messages from the stream
+    page.route("**/admin/api", lambda route: route.abort() if (
+        route.request.post_data_json or {}).get("function") == "get-new-messages" else route.continue_())
+    admin("send-message", user_id=user_id, conversation_id=conversation_id, message="one")
+    bodies = page.locator("#messages .message.from-customer .body")
+    expect(bodies.last).to_have_text("one", timeout=WAIT)
+    down.append(True)  # the stream ends (in 2 s) and cannot come back for now
+    expect(page.locator("body")).to_have_attribute("data-stream", "down", timeout=WAIT)
+    admin("send-message", user_id=user_id, conversation_id=conversation_id, message="two")
+    page.wait_for_timeout(1500)
+    expect(bodies).to_have_text(["Hello", "one"])
+    down.clear()
+    expect(bodies).to_have_text(["Hello", "one", "two"], timeout=WAIT)  # replayed on reconnect
+    resumed = [url for url, refused in streams if not refused and "last_event_id=" in url]
+    assert resumed, streams
+    assert streams[0][0] == f"{short_streams}/admin/events"
     assert errors == []
     desk.close()

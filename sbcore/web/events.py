@@ -5,13 +5,15 @@ The visitor authenticates with the login cookie as ``Authorization: Bearer`` (th
 widget reads the stream with ``fetch``) or with a single-use ticket of the visitor
 API's ``stream-ticket`` as ``?ticket=``; never with the login cookie in the URL. The
 agent's stream takes an ``authenticate(core, req) -> (user_id, role) | None`` callable,
-so the workspace's session plugs in beside the admin token.
+so the workspace's session plugs in beside the admin token; an agent restricted to a
+department gets that department's conversations only.
 
 Each event carries its id; a reconnect sends ``Last-Event-ID`` and gets what it missed.
 A stream lasts at most ``max_seconds`` and sends a comment every ``heartbeat``
 seconds, so that dead connections are noticed and proxies keep it open. Serve these
 paths with ``sbcore serve --events`` (gevent workers), not with the request workers."""
 
+import json
 import logging
 import threading
 import time
@@ -19,8 +21,10 @@ import time
 import falcon
 
 from .. import db as dbmod
+from ..conversations import agent_department
 from ..functions import auth
 from ..errors import ApiError
+from ..models import Conversation, User
 from ..realtime import events as realtime_events
 from .fields import bearer_token
 from .widget import CorsResource
@@ -46,9 +50,10 @@ def last_event_id(req):
     return int(value)
 
 
-def stream(hub, subscription, replayed, heartbeat, max_seconds):
+def stream(hub, subscription, replayed, heartbeat, max_seconds, keep=None):
     """The body of an event stream: the replay, then live events and heartbeats, until
-    ``max_seconds`` pass or the reader falls too far behind (it reconnects and resumes)."""
+    ``max_seconds`` pass or the reader falls too far behind (it reconnects and resumes).
+    ``keep(event)``, when given, leaves out the events it answers false for."""
     try:
         yield f"retry: {RETRY_MS}\n: ready\n\n".encode("ascii")
         sent = set()
@@ -57,7 +62,8 @@ def stream(hub, subscription, replayed, heartbeat, max_seconds):
         else:
             for event in replayed:
                 sent.add(event["id"])
-                yield frame(event)
+                if keep is None or keep(event):
+                    yield frame(event)
         deadline = time.monotonic() + max_seconds
         while not subscription.overflowed:
             left = deadline - time.monotonic()
@@ -69,14 +75,15 @@ def stream(hub, subscription, replayed, heartbeat, max_seconds):
                 continue
             if event["id"] in sent:
                 continue
-            yield frame(event)
+            if keep is None or keep(event):
+                yield frame(event)
             # the rest of a burst without waking the loop again
             while True:
                 try:
                     more = subscription.queue.get_nowait()
                 except Exception:
                     break
-                if more["id"] not in sent:
+                if more["id"] not in sent and (keep is None or keep(more)):
                     yield frame(more)
     finally:
         hub.unsubscribe(subscription)
@@ -116,7 +123,7 @@ class PresenceKeeper:
             log.exception("could not keep %d streaming visitors online", len(ids))
 
 
-def open_stream(core, resp, subscription_args, last_id, heartbeat, max_seconds):
+def open_stream(core, resp, subscription_args, last_id, heartbeat, max_seconds, keep=None):
     hub = core.realtime
     subscription = hub.subscribe(**subscription_args)
     try:
@@ -128,7 +135,7 @@ def open_stream(core, resp, subscription_args, last_id, heartbeat, max_seconds):
     resp.content_type = "text/event-stream; charset=utf-8"
     resp.cache_control = ["no-cache", "no-store"]
     resp.set_header("X-Accel-Buffering", "no")  # nginx: pass each event on at once
-    resp.stream = stream(hub, subscription, replayed, heartbeat, max_seconds)
+    resp.stream = stream(hub, subscription, replayed, heartbeat, max_seconds, keep)
 
 
 class WidgetEventsResource(CorsResource):
@@ -199,8 +206,46 @@ def first_of(*authenticators):
     return authenticate
 
 
+class DepartmentView:
+    """``keep`` of the stream of an agent restricted to ``department``
+    (:func:`sbcore.conversations.agent_department`): the events of that department's
+    conversations, an ``assignment`` that moves a conversation into or out of it, and the
+    events of no conversation (presence). A conversation's department is read once per
+    stream and then followed through the ``assignment`` events."""
+
+    CACHE = 10000
+
+    def __init__(self, department):
+        self.department = department
+        self.departments = {}  # conversation id -> its department (None: none)
+
+    def department_of(self, conversation_id):
+        if conversation_id not in self.departments:
+            if len(self.departments) >= self.CACHE:
+                self.departments.clear()
+            with dbmod.connection():
+                row = (Conversation.select(Conversation.department)
+                       .where(Conversation.id == conversation_id).tuples().first())
+            self.departments[conversation_id] = row[0] if row else None
+        return self.departments[conversation_id]
+
+    def __call__(self, event):
+        conversation_id = event.get("conversation_id")
+        if conversation_id is None:
+            return True
+        before = self.department_of(conversation_id)
+        if event["kind"] == "assignment":
+            data = json.loads(event["data"])
+            if "department" in data:
+                after = int(data["department"]) if data["department"] not in (None, "") else None
+                self.departments[conversation_id] = after
+                return self.department in (before, after)
+        return before == self.department
+
+
 class AdminEventsResource:
-    """``GET /admin/events``: an agent's or admin's stream of every conversation."""
+    """``GET /admin/events``: an agent's or admin's stream of the conversations they may
+    see (an agent restricted to a department: that department's)."""
 
     def __init__(self, core, authenticate=admin_token_user, heartbeat=HEARTBEAT,
                  max_seconds=MAX_SECONDS):
@@ -217,7 +262,15 @@ class AdminEventsResource:
         if not found:
             raise ApiError("unauthorized", "Sign in to the workspace (or send an admin token as "
                            "'Authorization: Bearer <token>').", 401)
-        open_stream(self.core, resp, {"agent": True}, last_id, self.heartbeat, self.max_seconds)
+        user_id, role = found
+        keep = None
+        if role != "admin":
+            with dbmod.connection():
+                department = agent_department(User.get_or_none(User.id == user_id))
+            if department is not None:
+                keep = DepartmentView(department)
+        open_stream(self.core, resp, {"agent": True}, last_id, self.heartbeat, self.max_seconds,
+                    keep)
 
 
 def add_routes(app, core, admin_authenticate=admin_token_user, **options):

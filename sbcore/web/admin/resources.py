@@ -78,7 +78,9 @@ class PageResource:
         if session is None:
             render(resp, "sign-in.html", error="")
             return
-        render(resp, "workspace.html", session=session)
+        # the page opens /admin/events where an events server takes the streams
+        # (SB_EVENTS_URL, as for the widget), so that they never hold the request workers
+        render(resp, "workspace.html", session=session, events=bool(self.core.config.events_url))
 
     def on_post(self, req, resp):
         """A sign-in form posted to /admin itself is a sign-in."""

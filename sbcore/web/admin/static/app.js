@@ -3,6 +3,7 @@
 import {call, failed, me} from './api.js';
 import * as adminPages from './admin-pages.js';
 import * as conversation from './conversation.js';
+import * as events from './events.js';
 import * as inbox from './inbox.js';
 import * as keyboard from './keyboard.js';
 
@@ -32,6 +33,7 @@ async function start() {
   } catch (error) {
     failed(error);
   }
+  events.connect();  // the live feed; until it opens, and whenever it fails, the screens poll
   document.documentElement.dataset.role = me.role;
   document.body.classList.add('ready');
 }

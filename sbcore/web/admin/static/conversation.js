@@ -1,15 +1,17 @@
 // One conversation: its messages (attachments, rich messages as text), the reply box
 // with attachments and saved replies, internal notes, assignment, status, tags and
-// typing both ways. Messages arrive by polling get-new-messages.
+// typing both ways. Messages and the customer's typing arrive on the event stream, or by
+// polling get-new-messages and is-typing while it is down (events.js).
 import {call, el, failed, fullName, me, safeUrl, say, upload, when} from './api.js';
 import * as customer from './customer.js';
+import * as events from './events.js';
 
-const POLL_MS = 1500;
 const TYPING_EVERY_MS = 3000;
 const IMAGE = /\.(png|jpe?g|gif|webp|bmp|svg)(\?|#|$)/i;
 const AGENTS = new Set(['agent', 'admin', 'bot']);
 let current = null;  // {id, details, lastId, seen:Set}
-let pollTimer = null;
+let poller = null;
+let typingTimer = null;
 let lastTypingSent = 0;
 const $ = (id) => document.getElementById(id);
 
@@ -108,30 +110,49 @@ async function fetchNew(id) {
   if (current && current.id === id) addMessages(rows);
 }
 
+function showTyping(typing, seconds = 0) {
+  clearTimeout(typingTimer);
+  $('typing').textContent = typing ? `${fullName(current.details.first_name, current.details.last_name)} is typing…` : '';
+  if (typing && seconds) typingTimer = setTimeout(() => showTyping(false), seconds * 1000);
+}
+
 async function poll() {
   const id = current && current.id;
   if (!id) return;
-  if (document.hidden) {  // a tab in the background asks less often
-    pollTimer = setTimeout(poll, POLL_MS * 4);
-    return;
+  await fetchNew(id);
+  if (current && current.id === id && !events.isUp()) {  // with the stream up, typing arrives as events
+    const typing = await call('is-typing', {user_id: Number(current.details.user_id), conversation_id: Number(id)});
+    if (current && current.id === id) showTyping(typing);
   }
-  try {
-    await fetchNew(id);
-    if (current && current.id === id) {
-      const typing = await call('is-typing', {user_id: Number(current.details.user_id), conversation_id: Number(id)});
-      $('typing').textContent = typing ? `${fullName(current.details.first_name, current.details.last_name)} is typing…` : '';
-    }
-  } catch (error) {
-    if (error.status !== 401) console.warn(error);
-  }
-  if (current && current.id === id) {
-    clearTimeout(pollTimer);
-    pollTimer = setTimeout(poll, POLL_MS);
+}
+
+// the stream's events of the open conversation
+function ours(data) {
+  return current && String(data.conversation_id) === current.id;
+}
+
+function streamed(kind, data) {
+  if (!ours(data)) return;
+  if (kind === 'message') {
+    if (data.user_id === String(current.details.user_id)) showTyping(false);
+    addMessages([data]);
+  } else if (kind === 'message-updated' || kind === 'message-deleted') {
+    const item = $('messages').querySelector(`li[data-id="${CSS.escape(String(data.id))}"]`);
+    if (item && kind === 'message-updated') item.replaceWith(messageItem(data));
+    else if (item) item.remove();
+  } else if (kind === 'typing' && data.user_id === String(current.details.user_id)) {
+    showTyping(true, Math.max(1, Number(data.seconds) || 5));
+  } else if (kind === 'status') {
+    current.details.conversation_status_code = String(data.status_code);
+    renderHead();
+  } else if (kind === 'assignment') {
+    if ('department' in data) current.details.department = data.department;
+    if ('agent_id' in data) $('assign-agent').value = data.agent_id || '';
+    renderHead();
   }
 }
 
 export async function open(id, row = null) {
-  clearTimeout(pollTimer);
   try {
     const answer = await call('get-conversation', {conversation_id: Number(id)});
     if (!answer.details) { say('That conversation no longer exists.', true); return; }
@@ -145,8 +166,9 @@ export async function open(id, row = null) {
     $('assign-agent').value = row && row.agent_id ? row.agent_id : '';
     $('tags').value = row && row.tags ? row.tags.split(',').join(', ') : '';
     loadNotes();
+    showTyping(false);
     customer.show(answer.details.user_id, id);
-    pollTimer = setTimeout(poll, POLL_MS);
+    poller.soon();  // what came between get-conversation and now
   } catch (error) {
     failed(error);
   }
@@ -261,5 +283,9 @@ export function init(agents, departments, savedReplies) {
     } catch (error) { failed(error); }
   });
   $('back').addEventListener('click', () => document.body.classList.remove('reading'));
+  poller = events.poller(poll);
+  for (const kind of ['message', 'message-updated', 'message-deleted', 'typing', 'status', 'assignment']) {
+    events.on(kind, (data) => streamed(kind, data));
+  }
   document.addEventListener('sb:open', (event) => open(event.detail.id, event.detail.row));
 }

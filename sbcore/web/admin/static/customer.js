@@ -1,6 +1,18 @@
-// The customer's panel: details, current URL, language, location and their other
-// conversations.
+// The customer's panel: details, online or not (kept current by the event stream's
+// presence), current URL, language, location and their other conversations.
 import {call, el, failed, fullName, safeUrl, sourceName, when} from './api.js';
+import * as events from './events.js';
+
+let shownUserId = null;
+
+function presence(online) {
+  const node = document.getElementById('customer-online');
+  if (node) node.textContent = online ? 'Online now' : 'Offline';
+}
+
+events.on('presence', (data) => {
+  if (shownUserId !== null && String(data.user_id) === shownUserId) presence(data.online);
+});
 
 const LOCATION_SLUGS = ['location', 'city', 'country', 'timezone', 'ip'];
 
@@ -14,13 +26,16 @@ function row(label, value, link) {
 export async function show(userId, conversationId) {
   const panel = document.getElementById('customer');
   panel.replaceChildren(el('p', {class: 'muted', text: 'Loading the customer…'}));
+  shownUserId = String(userId);
   try {
-    const [user, url, language, others] = await Promise.all([
+    const [user, url, language, others, online] = await Promise.all([
       call('get-user', {user_id: Number(userId), extra: true}),
       call('current-url', {user_id: Number(userId)}),
       call('get-user-language', {user_id: Number(userId)}),
       call('get-user-conversations', {user_id: Number(userId), exclude_id: Number(conversationId)}),
+      call('is-online', {user_id: Number(userId)}),
     ]);
+    if (shownUserId !== String(userId)) return;  // another customer was opened meanwhile
     if (!user) { panel.replaceChildren(el('p', {class: 'muted', text: 'The customer was deleted.'})); return; }
     const details = Array.isArray(user.details) ? user.details : [];
     const detail = (slug) => (details.find((d) => d.slug === slug) || {}).value;
@@ -35,6 +50,7 @@ export async function show(userId, conversationId) {
           el('strong', {text: fullName(user.first_name, user.last_name)}),
           el('div', {class: 'muted', text: user.user_type}))),
       el('dl', {class: 'details'},
+        [el('dt', {text: 'Status'}), el('dd', {id: 'customer-online', text: online ? 'Online now' : 'Offline'})],
         row('Email', user.email),
         row('Current URL', url || detail('current_url'), true),
         row('Language', language || detail('language') || detail('browser_language')),

@@ -1,8 +1,10 @@
 // The inbox: conversations newest first, a page at a time, by status tab, filter or
-// search; new ones arrive by polling get-new-conversations.
+// search; new and changed ones are fetched with get-new-conversations when the event
+// stream tells of them (a message, a new conversation, a status or an assignment), and
+// by polling when it is down (events.js).
 import {call, el, failed, fullName, me, safeUrl, secondBefore, sourceName, when} from './api.js';
+import * as events from './events.js';
 
-const POLL_MS = 1500;
 const state = {box: 'inbox', assigned: '', department: '', source: '', search: '',
   rows: new Map(), since: null, selected: null, loading: false, cursor: ''};
 const list = () => document.getElementById('conversation-list');
@@ -104,38 +106,43 @@ async function countUnread() {
 
 let polls = 0;
 async function poll() {
-  if (document.hidden) {  // a tab in the background asks less often
-    setTimeout(poll, POLL_MS * 4);
-    return;
-  }
-  try {
-    if (state.since) {
-      const rows = await call('get-new-conversations', {datetime: secondBefore(state.since)});
-      let changed = false;
-      for (const row of rows) {
-        const known = state.rows.get(row.conversation_id);
-        if (known && known.last_update_time === row.last_update_time &&
-            known.conversation_status_code === row.conversation_status_code) continue;
-        if (matches(row)) {
-          state.rows.set(row.conversation_id, row);
-          changed = true;
-        } else if (known) {
-          state.rows.delete(row.conversation_id);
-          changed = true;
-        }
-        if (row.last_update_time > state.since) state.since = row.last_update_time;
-        document.dispatchEvent(new CustomEvent('sb:conversation-changed', {detail: row}));
+  if (state.since) {
+    const rows = await call('get-new-conversations', {datetime: secondBefore(state.since)});
+    let changed = false;
+    for (const row of rows) {
+      const known = state.rows.get(row.conversation_id);
+      if (known && known.last_update_time === row.last_update_time && known.message_id === row.message_id &&
+          known.conversation_status_code === row.conversation_status_code) continue;  // (two messages may share a second)
+      if (matches(row)) {
+        state.rows.set(row.conversation_id, row);
+        changed = true;
+      } else if (known) {
+        state.rows.delete(row.conversation_id);
+        changed = true;
       }
-      if (changed) { render(); countUnread(); }
-    } else if (!state.search) {
-      const rows = await call('get-conversations', {pagination: 0});
-      if (rows.length) { remember(rows.filter(matches)); render(); }
+      if (row.last_update_time > state.since) state.since = row.last_update_time;
+      document.dispatchEvent(new CustomEvent('sb:conversation-changed', {detail: row}));
     }
-    if (++polls % 10 === 0) countUnread();
-  } catch (error) {
-    if (error.status !== 401) console.warn(error);
+    if (changed) { render(); countUnread(); }
+  } else if (!state.search) {
+    const rows = await call('get-conversations', {pagination: 0});
+    if (rows.length) { remember(rows.filter(matches)); render(); }
   }
-  setTimeout(poll, POLL_MS);
+  if (++polls % 10 === 0 || events.isUp()) countUnread();
+}
+
+// a status or an assignment of a listed conversation, from the stream (neither changes
+// last_update_time, so get-new-conversations would not tell of them)
+function changed(data) {
+  const row = state.rows.get(String(data.conversation_id));
+  if (!row) return;
+  if ('status_code' in data) row.conversation_status_code = String(data.status_code);
+  if ('agent_id' in data) row.agent_id = data.agent_id;
+  if ('department' in data) row.department = data.department;
+  if (!state.search && !matches(row)) state.rows.delete(row.conversation_id);
+  render();
+  countUnread();
+  document.dispatchEvent(new CustomEvent('sb:conversation-changed', {detail: row}));
 }
 
 export function open(id, row = null) {
@@ -193,5 +200,9 @@ export async function init(departments) {
   document.getElementById('more').addEventListener('click', () => loadPage());
   await reload();
   countUnread();
-  setTimeout(poll, POLL_MS);
+  const poller = events.poller(poll);
+  for (const kind of ['message', 'conversation']) events.on(kind, poller.soon);
+  events.on('status', changed);
+  events.on('assignment', changed);
+  poller.schedule();
 }
