@@ -22,6 +22,12 @@ class CachedStorage(Storage):
         self.local = local    # a LocalStorage: this host's uploads folder
         self.shared = shared  # a DatabaseStorage
 
+    @property
+    def root(self):
+        """The uploads folder's real path: an absolute path inside it names a key
+        (the aws-s3 function accepts one, as with the plain folder)."""
+        return self.local.root
+
     def prepare(self):
         self.local.prepare()
 
