@@ -209,8 +209,8 @@ CORE_COMMANDS = [
         "--once", action="store_true", help="run the due jobs once and exit"), cmd_worker),
     ("export-users", "write every user to a CSV file, with a progress bar", lambda p: p.add_argument(
         "--output", default="users.csv"), cmd_export_users),
-    ("storage-migrate", "copy the uploads folder into the bucket of SB_STORAGE_URL, with a "
-     "progress bar", lambda p: p.add_argument(
+    ("storage-migrate", "copy the uploads folder into the shared storage (the database, or the "
+     "bucket of SB_STORAGE_URL), with a progress bar", lambda p: p.add_argument(
          "--source", default=None, help="the folder to copy (default SB_UPLOADS_DIR)"),
      cmd_storage_migrate),
     ("import-support-board", "import a Support Board install's database and files",

@@ -4,11 +4,12 @@ Migration 1 builds its tables from the models as they stand; once a release has
 shipped, a change to those tables is a new numbered migration using the migrator
 (``migrator.add_column`` …), never an edit of an applied one."""
 
+from . import db as dbmod
 from .hooks import hookimpl
 from .migrations import Migration
 from .models import (ARTICLE_MODELS, CHANNEL_MODELS, CONVERSATION_MODELS, CORE_MODELS,
                      COUNT_MODELS, EVENT_MODELS, FILE_MODELS, IMPORT_MODELS, NOTIFICATION_MODELS,
-                     PIPING_MODELS, REALTIME_MODELS, REPORT_MODELS, VISITOR_MODELS, WORKSPACE_MODELS,
+                     PIPING_MODELS, REALTIME_MODELS, REPORT_MODELS, STORED_FILE_MODELS, VISITOR_MODELS, WORKSPACE_MODELS,
                      AppliedMigration)
 from .search import search_backend
 
@@ -69,6 +70,16 @@ def add_visitor_bounds(database, migrator):
         migrate(migrator.add_index("sb_article_ratings", ("article_id", "user_id"), True))
 
 
+def create_file_chunks(database, migrator):
+    """Files kept in the database, so that hosts with their own uploads folders share
+    them (sbcore.storage.database). MySQL/MariaDB: a binary key (``a.PNG`` is not
+    ``a.png``, as in a folder) and LONGBLOB pieces (peewee's BLOB holds 64 KiB there)."""
+    database.create_tables(STORED_FILE_MODELS, safe=True)
+    if dbmod.kind(database) == "mysql":
+        database.execute_sql("ALTER TABLE sb_file_chunks MODIFY path VARCHAR(512) CHARACTER SET "
+                             "utf8mb4 COLLATE utf8mb4_bin NOT NULL, MODIFY data LONGBLOB NOT NULL")
+
+
 def create_user_counts(database, migrator):
     from . import user_counts
     user_counts.install(database)
@@ -79,7 +90,7 @@ def sbcore_register_models():
     return (CORE_MODELS + CONVERSATION_MODELS + EVENT_MODELS + ARTICLE_MODELS + REPORT_MODELS
             + CHANNEL_MODELS + NOTIFICATION_MODELS + VISITOR_MODELS + PIPING_MODELS + FILE_MODELS
             + IMPORT_MODELS + WORKSPACE_MODELS
-            + REALTIME_MODELS + COUNT_MODELS)
+            + REALTIME_MODELS + COUNT_MODELS + STORED_FILE_MODELS)
 
 
 @hookimpl
@@ -115,4 +126,5 @@ def sbcore_register_migrations():
                   database.create_tables(IMPORT_MODELS, safe=True)),
         Migration("core", 90, "piped emails by Message-ID (stored once; failures counted)",
                   lambda database, migrator: database.create_tables(PIPING_MODELS, safe=True)),
+        Migration("core", 100, "files kept in the database, shared by hosts", create_file_chunks),
     ]

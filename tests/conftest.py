@@ -9,8 +9,9 @@ def snapshot(core):
     def take():
         with dbmod.connection() as database:
             tables = sorted(t for t in database.get_tables() if t.startswith("sb_"))
-            return {t: sorted(map(repr, database.execute_sql(f"SELECT * FROM {t}").fetchall()))
-                    for t in tables}
+            return {t: sorted(repr(tuple(bytes(v) if isinstance(v, memoryview) else v for v in row))
+                              for row in database.execute_sql(f"SELECT * FROM {t}").fetchall())
+                    for t in tables}  # PostgreSQL answers bytea as memoryview: compared as bytes
     return take
 
 

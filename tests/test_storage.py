@@ -212,5 +212,5 @@ def test_storage_migrate_copies_a_folder_into_the_bucket_once(core, bucket, s3_s
     out = capsys.readouterr().out
     assert "1 files copied" in out and "1 already there" in out
     assert bucket.get_object(Bucket=BUCKET, Key="moved/exports/b.csv")["Body"].read() == b"id\n1\n2\n"
-    core.config = core.config.replace(storage_url="")
+    core.config = core.config.replace(storage_url="local")
     assert migrate_command(core, types.SimpleNamespace(source=str(folder))) == 2

@@ -1,7 +1,7 @@
-"""Two hosts, one database, one bucket: each app has its own uploads folder, and a file
-written through one is served by the other because both use the S3 backend (moto's S3
-server on loopback). With the local folder as storage the same test fails, which is
-what it guards against."""
+"""Two hosts, one database: each app has its own uploads folder, and a file written
+through one is served by the other, through the S3 backend (moto's S3 server on
+loopback) or through the database store. With the plain local folder as storage
+(SB_STORAGE_URL=local) the other host has no file, which is what they guard against."""
 
 import json
 
@@ -64,8 +64,9 @@ def test_a_file_written_through_one_host_is_served_by_the_other(hosts, bucket): 
 
 
 def test_with_local_folders_the_other_host_has_no_file(core, pm, admin_token, tmp_path):
-    """What the bucket fixes: two hosts with their own uploads folders do not share."""
-    core.config = core.config.replace(uploads_dir=str(tmp_path / "host-a"))
+    """What a shared store fixes: two hosts with their own uploads folders and the plain
+    folder as storage (SB_STORAGE_URL=local) do not share."""
+    core.config = core.config.replace(uploads_dir=str(tmp_path / "host-a"), storage_url="local")
     other = Core(core.config.replace(uploads_dir=str(tmp_path / "host-b")), pm=pm)
     widget_a = WidgetClient(create_app(core=core, start_worker=False))
     b = ApiClient(create_app(core=other, start_worker=False), admin_token)
@@ -73,6 +74,42 @@ def test_with_local_folders_the_other_host_has_no_file(core, pm, admin_token, tm
     path = widget_a.upload("photo.png", PNG, "image/png").response["url"].split("http://testserver", 1)[1]
     assert widget_a.client.simulate_get(path).status_code == 200
     assert b.client.simulate_get(path).status_code == 404
+
+
+def test_two_hosts_share_files_through_the_database(core, pm, admin_token, tmp_path):
+    """Without a bucket: each host its own uploads folder, the database store between
+    them (the default on MariaDB/PostgreSQL; SB_STORAGE_URL=database forces it here)."""
+    core.config = core.config.replace(uploads_dir=str(tmp_path / "host-a"), storage_url="database")
+    other = Core(core.config.replace(uploads_dir=str(tmp_path / "host-b"),
+                                     public_url="http://host-b.example"), pm=pm)
+    a = create_app(core=core, start_worker=False)
+    api_a, widget_a = ApiClient(a, admin_token), WidgetClient(a)
+    api_b = ApiClient(create_app(core=other, start_worker=False), admin_token)
+    widget_a.register(first_name="Val")
+    uploaded = widget_a.upload("photo.png", PNG, "image/png").response["url"]
+    path = uploaded.split("http://testserver", 1)[1]
+    served = api_b.client.simulate_get(path)
+    assert served.status_code == 200 and served.content == PNG
+    assert served.headers["content-type"] == "image/png"
+    assert served.headers["content-length"] == str(len(PNG))
+    assert (tmp_path / "host-b" / path.split("/uploads/", 1)[1]).read_bytes() == PNG  # cached
+    conversation = api_a.ok("new-conversation", user_id=widget_a.user["id"])["details"]["id"]
+    widget_a.ok("send-message", conversation_id=conversation, message="see", attachments=[["p.png", uploaded]])
+    transcript = api_a.ok("transcript", conversation_id=conversation, type="txt")
+    text = api_b.client.simulate_get(transcript.split("http://testserver", 1)[1])
+    assert text.status_code == 200 and b"see" in text.content
+    assert text.headers["content-disposition"] == "attachment"
+    avatar = api_b.ok("get-avatar", first_name="Ann").split("http://host-b.example", 1)[1]
+    assert api_a.client.simulate_get(avatar).headers["content-type"] == "image/png"
+    export = api_b.ok("csv-users").split("http://host-b.example", 1)[1]
+    assert api_a.client.simulate_get(export).status_code == 401
+    answer = api_a.client.simulate_get(export, headers={"Authorization": f"Bearer {api_a.token}"})
+    assert answer.status_code == 200 and b"first_name" in answer.content
+    assert answer.headers["cache-control"] == "private, no-store"
+    # deleted through A: gone for B, although B kept a copy
+    api_a.ok("delete-user", user_id=widget_a.user["id"])
+    assert api_b.client.simulate_get(path).status_code == 404
+    assert not (tmp_path / "host-b" / path.split("/uploads/", 1)[1]).exists()
 
 
 @pytest.mark.slow

@@ -4,7 +4,9 @@ upload folders, one PostgreSQL, one Redis. Host A also runs `sbcore serve --even
 Shows: a visitor's stream on host A gets an agent's reply sent through host B (the
 event crosses through Redis); each webhook is delivered once although four inline
 workers drain the outbox; a scheduled job runs once although four workers want it.
-(Files across hosts need the S3 storage backend: that assertion is added with it.)
+A visitor's upload and a transcript written through one host are served by the other,
+without a bucket: each host has its own uploads folder, the files go through the
+database store (the default on PostgreSQL).
 
 Slow; skipped loudly when PostgreSQL (127.0.0.1:5432) or Redis (127.0.0.1:6379) is not
 reachable (`.ci/run` starts both). Its own database: SB_TOPOLOGY_DATABASE_URL
@@ -233,6 +235,21 @@ def test_two_hosts_share_streams_webhooks_and_jobs(services, tmp_path, receiver)
         assert sorted(delivered()) == sorted(message_ids)
         deliveries = [headers.get("X-SB-Delivery") for headers, _ in receiver.requests]
         assert len(deliveries) == len(set(deliveries))
+
+        # files without a bucket: an upload through A and a transcript through B are served
+        # by the other host, from its own folder once read from the database
+        png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+        uploaded = requests.post(f"{a.url}/widget/upload", files={"file": ("p.png", png, "image/png")},
+                                 headers={"Authorization": f"Bearer {cookie}"}, timeout=30).json()
+        path = uploaded["response"]["url"].split(a.url, 1)[1]
+        served = requests.get(f"{b.url}{path}", timeout=30)
+        assert served.status_code == 200 and served.content == png
+        assert served.headers["content-type"] == "image/png"
+        assert (tmp_path / "uploads-b" / path.split("/uploads/", 1)[1]).read_bytes() == png
+        transcript = api(b, "transcript", conversation_id=conversation_id, type="txt")
+        text = requests.get(a.url + transcript.split(b.url, 1)[1], timeout=30)
+        assert text.status_code == 200 and b"sent through host B" in text.content
+        assert text.headers["content-disposition"] == "attachment"
 
         # a job due once an hour ran once, by one of the four inline workers
         wait_for(lambda: probe_log.exists() and probe_log.read_text().strip(), 60, "the job")

@@ -6,7 +6,7 @@ from .channels import ChannelMessage, ChannelUser
 from .conversations import (BotMessageSent, Conversation, ConversationAgent, Message, Note,
                             Rating)
 from .events import Event
-from .files import File, FileUse
+from .files import File, FileChunk, FileUse
 from .imports import ImportedId, ImportState
 from .notifications import Notification
 from .realtime import StreamEvent, StreamTicket
@@ -25,6 +25,7 @@ VISITOR_MODELS = [RateHit]
 NOTIFICATION_MODELS = [Notification]
 CHANNEL_MODELS = [ChannelUser, ChannelMessage]
 FILE_MODELS = [File, FileUse]
+STORED_FILE_MODELS = [FileChunk]
 REALTIME_MODELS = [StreamEvent, StreamTicket]
 PIPING_MODELS = [PipedEmail]
 IMPORT_MODELS = [ImportedId, ImportState]
@@ -36,7 +37,7 @@ __all__ = ["User", "UserDetail", "LoginSession", "Typing", "Setting", "Conversat
            "Event", "Article", "ArticleRating", "ArticleView", "ARTICLE_MODELS", "ReportRow", "AutomationSent", "ConversationAgent", "REPORT_MODELS", "CORE_MODELS", "CONVERSATION_MODELS", "EVENT_MODELS",
            "RateHit", "VISITOR_MODELS", "Notification", "NOTIFICATION_MODELS",
            "ChannelUser", "ChannelMessage", "CHANNEL_MODELS", "PipedEmail", "PIPING_MODELS",
-           "File", "FileUse", "FILE_MODELS",
+           "File", "FileUse", "FILE_MODELS", "FileChunk", "STORED_FILE_MODELS",
            "ImportedId", "ImportState", "IMPORT_MODELS",
            "WorkspaceSession", "WORKSPACE_MODELS",
            "StreamEvent", "StreamTicket", "REALTIME_MODELS",

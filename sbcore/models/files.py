@@ -30,3 +30,21 @@ class FileUse(BaseModel):
 
     class Meta:
         table_name = "sb_file_uses"
+
+
+class FileChunk(BaseModel):
+    """A piece of a file kept in the database (sbcore.storage.database): the storage
+    key (``path``), the piece's place (``seq`` from 0) and its bytes. A row with ``seq``
+    -1 and no bytes is a tombstone: the file was deleted, and a host's local copy of it
+    must not be served again. ``size`` is ``len(data)``, so that sizes are summed
+    without reading the bytes. On MySQL/MariaDB migration 100 makes ``path`` binary
+    (case-sensitive, like a folder) and ``data`` a LONGBLOB (a BLOB holds 64 KiB)."""
+
+    path = pw.CharField(max_length=512)
+    seq = pw.IntegerField()
+    size = pw.IntegerField()
+    data = pw.BlobField()
+
+    class Meta:
+        table_name = "sb_file_chunks"
+        primary_key = pw.CompositeKey("path", "seq")

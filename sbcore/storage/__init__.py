@@ -1,8 +1,11 @@
-"""Where the files the API writes live: one interface, two backends.
+"""Where the files the API writes live: one interface, three backends.
 
-``LocalStorage`` keeps them in the uploads folder (``SB_UPLOADS_DIR``, the default);
-``S3Storage`` in an S3-compatible bucket (``SB_STORAGE_URL=s3://bucket/prefix``), so
-that several hosts share them. A key is a relative path such as
+``LocalStorage`` keeps them in the uploads folder (``SB_UPLOADS_DIR``): the default on
+SQLite (one host), or ``SB_STORAGE_URL=local``. ``CachedStorage`` keeps them in the
+database (``DatabaseStorage``, table ``sb_file_chunks``) with the uploads folder as a
+local cache: the default on MariaDB/MySQL and PostgreSQL, or ``SB_STORAGE_URL=database``,
+so that hosts on one database share their files. ``S3Storage`` keeps them in an
+S3-compatible bucket (``SB_STORAGE_URL=s3://bucket/prefix``). A key is a relative path such as
 ``widget/01-12-26/<random>.png``; ``check_key`` refuses any key that could leave its
 folder or prefix, and every backend calls it."""
 
@@ -88,12 +91,23 @@ class Storage(abc.ABC):
 
 
 def open_storage(config):
-    """The backend ``config`` names: ``storage_url`` ``s3://bucket/prefix`` (endpoint
-    ``SB_URL_S3`` when set), else the uploads folder."""
+    """The backend ``config`` names (``storage_url``): ``local`` the uploads folder,
+    ``database`` the database with the uploads folder as its cache, ``s3://bucket/prefix``
+    a bucket (endpoint ``SB_URL_S3`` when set); unset, the database on a server database
+    (several hosts may share it) and the uploads folder on SQLite."""
     url = (config.storage_url or "").strip()
     if not url:
+        url = "local" if config.database_url.startswith("sqlite") else "database"
+    if url == "local":
         from .local import LocalStorage
         return LocalStorage(config.uploads_dir)
+    if url == "database":
+        from .cached import CachedStorage
+        from .database import DatabaseStorage
+        from .local import LocalStorage
+        return CachedStorage(LocalStorage(config.uploads_dir), DatabaseStorage())
+    if not url.startswith("s3:"):
+        raise ValueError(f"SB_STORAGE_URL must be local, database or s3://bucket/prefix, not {url!r}")
     from .s3 import S3Storage, parse_url
     bucket, prefix = parse_url(url)
     return S3Storage(bucket, prefix, endpoint=config.url_overrides.get("s3") or None)

@@ -1,12 +1,14 @@
-"""``sbcore storage-migrate``: copy an uploads folder into the configured storage (a
-bucket), so that an install can move to ``SB_STORAGE_URL`` without losing a file.
+"""``sbcore storage-migrate``: copy an uploads folder into the configured shared storage
+(a bucket, or the database), so that an install can move to ``SB_STORAGE_URL=s3://…``,
+or a single host on MariaDB/PostgreSQL can become several, without losing a file.
 
-Files already in the bucket with the same size are skipped, so the command can run
-again after an interruption; the folder is left as it was."""
+Files already there with the same size are skipped, so the command can run again after
+an interruption; the folder is left as it was."""
 
 import os
 import sys
 
+from .cached import CachedStorage
 from .local import LocalStorage
 
 
@@ -38,22 +40,34 @@ def copy_folder(source, target, progress=None):
     return len(todo), skipped, total
 
 
+def destination(storage):
+    """Where ``storage`` keeps files, in words, and the store to copy into (the database
+    itself, not its local cache)."""
+    if isinstance(storage, CachedStorage):
+        return "the database", storage.shared
+    return f"s3://{storage.bucket}/{storage.prefix}", storage
+
+
 def command(core, args):
     from tqdm import tqdm
+
+    from .. import db as dbmod
     folder = args.source or core.config.uploads_dir
-    target = core.storage
-    if isinstance(target, LocalStorage):
-        print("error: SB_STORAGE_URL names no bucket (s3://bucket/prefix); nothing to copy to",
+    if isinstance(core.storage, LocalStorage):
+        print("error: the storage is the uploads folder itself (SQLite, or SB_STORAGE_URL=local); "
+              "set SB_STORAGE_URL=database or s3://bucket/prefix to copy the folder there",
               file=sys.stderr)
         return 2
     if not os.path.isdir(folder):
         print(f"error: {folder} is not a folder", file=sys.stderr)
         return 2
+    where, target = destination(core.storage)
     source = LocalStorage(folder)
-    todo, _ = plan(source, target)
-    with tqdm(total=sum(size for _, size in todo), unit="B", unit_scale=True, file=sys.stderr,
-              desc="storage-migrate") as bar:
-        copied, skipped, size = copy_folder(source, target, progress=bar.update)
+    with dbmod.connection():
+        todo, _ = plan(source, target)
+        with tqdm(total=sum(size for _, size in todo), unit="B", unit_scale=True, file=sys.stderr,
+                  desc="storage-migrate") as bar:
+            copied, skipped, size = copy_folder(source, target, progress=bar.update)
     print(f"{copied} files copied ({size} bytes), {skipped} already there, "
-          f"from {os.path.abspath(folder)} to s3://{target.bucket}/{target.prefix}")
+          f"from {os.path.abspath(folder)} to {where}")
     return 0
