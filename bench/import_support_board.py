@@ -105,12 +105,27 @@ def run(target, source_url, batch):
 
     def progress(table, total):
         return tqdm(total=total, desc=table, unit="rows", file=sys.stderr, mininterval=5)
-    started = time.perf_counter()
+    started, cpu, server = time.perf_counter(), time.process_time(), server_cpu()
     report = Importer(core, source, batch=batch, progress=progress).run()
     elapsed = time.perf_counter() - started
     source.close()
     core.close()
-    return elapsed, report
+    after = server_cpu()
+    return elapsed, report, {"importer CPU": time.process_time() - cpu,
+                             "MariaDB CPU": None if server is None or after is None else after - server}
+
+
+def server_cpu(pid_file="/run/mysqld/mysqld.pid"):
+    """Seconds of CPU the local MariaDB server has used (utime + stime), None when it is
+    not on this machine: with the importer's own CPU it tells what a loaded machine hid."""
+    try:
+        with open(pid_file) as handle:
+            pid = handle.read().strip()
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv=None):
@@ -130,10 +145,13 @@ def main(argv=None):
               f"({args.spread}) "
               f"generated in {time.perf_counter() - started:.0f} s", flush=True)
         for target in args.target:
-            elapsed, report = run(target, url, args.batch)
+            load = os.getloadavg()[0]
+            elapsed, report, cpu = run(target, url, args.batch)
             counts = ", ".join(f"{k} {v}" for k, v in report.counts.items() if v)
+            used = ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items() if v is not None)
             print(f"{target.split('://')[0]}: {elapsed:.0f} s ({args.messages / elapsed:,.0f} messages/s "
-                  f"overall); {counts}; skipped {len(report.skipped)}", flush=True)
+                  f"overall); {counts}; skipped {len(report.skipped)}; {used}; load average "
+                  f"{load:.1f} -> {os.getloadavg()[0]:.1f}", flush=True)
 
 
 if __name__ == "__main__":
