@@ -166,7 +166,9 @@ def stream_messages(app, headers):
             parse(get_stream(app, "/admin/events", last=0, headers=headers).text) if kind == "message"]
 
 
-def test_an_agent_of_a_department_sees_only_its_conversations(quick_app, api, chat, admin_token):
+def two_departments(api, chat):
+    """The chat's conversation in department 1, another visitor's in department 2, and
+    Dee, an agent of department 1."""
     widget, conversation_id, _ = chat
     other = widget.new(first_name="Otto")
     other_id = int(other.ok("new-conversation")["details"]["id"])
@@ -174,6 +176,11 @@ def test_an_agent_of_a_department_sees_only_its_conversations(quick_app, api, ch
     api.ok("update-conversation-department", conversation_id=other_id, department=2)
     api.ok("add-user", first_name="Dee", email="dee@example.com", password="dee-password",
            user_type="agent", department=1)
+    return widget, conversation_id, other, other_id
+
+
+def test_an_agent_of_a_department_sees_only_its_conversations(quick_app, api, chat, admin_token):
+    widget, conversation_id, other, other_id = two_departments(api, chat)
     api.ok("add-user", first_name="Ann", email="ann@example.com", password="ann-password",
            user_type="admin", department=2)
     api.ok("add-user", first_name="Ned", email="ned@example.com", password="ned-password",
@@ -204,13 +211,7 @@ def test_an_agent_of_a_department_sees_only_its_conversations(quick_app, api, ch
 
 def test_a_department_agent_live_stream_leaves_out_other_departments(core, api, chat):
     """Live events (not the replay) go through the same filter."""
-    widget, conversation_id, _ = chat
-    other = widget.new(first_name="Otto")
-    other_id = int(other.ok("new-conversation")["details"]["id"])
-    api.ok("update-conversation-department", conversation_id=conversation_id, department=1)
-    api.ok("update-conversation-department", conversation_id=other_id, department=2)
-    api.ok("add-user", first_name="Dee", email="dee@example.com", password="dee-password",
-           user_type="agent", department=1)
+    widget, conversation_id, other, other_id = two_departments(api, chat)
     app = create_app(core=core, start_worker=False, stream_options={"heartbeat": 0.05})
     headers = workspace_cookie(app, "dee@example.com", "dee-password")
     httpd, base = serve(app)
