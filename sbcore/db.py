@@ -230,8 +230,8 @@ def in_transaction_retrying(database, fn, immediate=False):
     (a few times, with jitter; on SQLite holding the write lock from the start).
 
     ``immediate``: on SQLite, take the write lock at BEGIN already on the first attempt
-    (a call that writes: it then waits its turn in SQLite's busy handler instead of
-    reading, losing its snapshot to another writer, sleeping and running again)."""
+    (a call that writes: it then waits its turn in the WriterQueue instead of reading,
+    losing its snapshot to another writer, sleeping and running again)."""
     db = database.obj if isinstance(database, peewee.DatabaseProxy) else database
     sqlite = isinstance(db, peewee.SqliteDatabase)
     for attempt in range(BUSY_RETRIES):

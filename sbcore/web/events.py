@@ -50,10 +50,14 @@ def last_event_id(req):
     return int(value)
 
 
-def stream(hub, subscription, replayed, heartbeat, max_seconds, keep=None):
+def keep_all(event):
+    return True
+
+
+def stream(hub, subscription, replayed, heartbeat, max_seconds, keep=keep_all):
     """The body of an event stream: the replay, then live events and heartbeats, until
     ``max_seconds`` pass or the reader falls too far behind (it reconnects and resumes).
-    ``keep(event)``, when given, leaves out the events it answers false for."""
+    ``keep(event)`` leaves out the events it answers false for."""
     try:
         yield f"retry: {RETRY_MS}\n: ready\n\n".encode("ascii")
         sent = set()
@@ -62,7 +66,7 @@ def stream(hub, subscription, replayed, heartbeat, max_seconds, keep=None):
         else:
             for event in replayed:
                 sent.add(event["id"])
-                if keep is None or keep(event):
+                if keep(event):
                     yield frame(event)
         deadline = time.monotonic() + max_seconds
         while not subscription.overflowed:
@@ -75,7 +79,7 @@ def stream(hub, subscription, replayed, heartbeat, max_seconds, keep=None):
                 continue
             if event["id"] in sent:
                 continue
-            if keep is None or keep(event):
+            if keep(event):
                 yield frame(event)
             # the rest of a burst without waking the loop again
             while True:
@@ -83,7 +87,7 @@ def stream(hub, subscription, replayed, heartbeat, max_seconds, keep=None):
                     more = subscription.queue.get_nowait()
                 except Exception:
                     break
-                if more["id"] not in sent and (keep is None or keep(more)):
+                if more["id"] not in sent and keep(more):
                     yield frame(more)
     finally:
         hub.unsubscribe(subscription)
@@ -123,7 +127,7 @@ class PresenceKeeper:
             log.exception("could not keep %d streaming visitors online", len(ids))
 
 
-def open_stream(core, resp, subscription_args, last_id, heartbeat, max_seconds, keep=None):
+def open_stream(core, resp, subscription_args, last_id, heartbeat, max_seconds, keep=keep_all):
     hub = core.realtime
     subscription = hub.subscribe(**subscription_args)
     try:
@@ -263,7 +267,7 @@ class AdminEventsResource:
             raise ApiError("unauthorized", "Sign in to the workspace (or send an admin token as "
                            "'Authorization: Bearer <token>').", 401)
         user_id, role = found
-        keep = None
+        keep = keep_all
         if role != "admin":
             with dbmod.connection():
                 department = agent_department(User.get_or_none(User.id == user_id))
