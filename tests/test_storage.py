@@ -1,5 +1,5 @@
-"""sbcore.storage: the local folder and an S3-compatible bucket (moto's S3 server on
-loopback) behind one interface; every writer of files goes through it, /uploads/
+"""sbcore.storage: the local folder, an S3-compatible bucket (moto's S3 server on
+loopback) and the database behind one interface; every writer of files goes through it, /uploads/
 serves from either, and storage-migrate copies a folder into a bucket."""
 
 import io
@@ -12,6 +12,7 @@ import requests
 
 from sbcore import storage as S
 from sbcore.config import Config
+from sbcore.storage.database import DatabaseStorage
 from sbcore.storage.local import LocalStorage
 from sbcore.storage.migrate import command as migrate_command
 from sbcore.storage.s3 import S3Storage, parse_url
@@ -49,10 +50,13 @@ def objects(client, prefix=""):
             client.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])}
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "s3", "database"])
 def backend(request, tmp_path):
     if request.param == "local":
         return LocalStorage(str(tmp_path / "files"))
+    if request.param == "database":  # on the test database; pieces small enough to span
+        request.getfixturevalue("core")
+        return DatabaseStorage(chunk_size=32)
     server = request.getfixturevalue("s3_server")
     request.getfixturevalue("bucket")
     return S3Storage(BUCKET, "p/", endpoint=server)
@@ -195,13 +199,20 @@ def test_a_missing_bucket_is_created_at_init_or_at_the_first_write(core, api, bu
         bucket.delete_bucket(Bucket=name)
 
 
-def test_storage_migrate_copies_a_folder_into_the_bucket_once(core, bucket, s3_server, tmp_path, capsys):
+def old_uploads_folder(tmp_path):
+    """An uploads folder as a single host left it: two files, and a symlink out of it
+    that storage-migrate must not follow."""
     folder = tmp_path / "old-uploads"
     (folder / "widget" / "01-01-26").mkdir(parents=True)
     (folder / "widget" / "01-01-26" / "a.png").write_bytes(PNG)
     (folder / "exports").mkdir()
     (folder / "exports" / "b.csv").write_bytes(b"id\n1\n")
     os.symlink("/etc/passwd", folder / "link.txt")
+    return folder
+
+
+def test_storage_migrate_copies_a_folder_into_the_bucket_once(core, bucket, s3_server, tmp_path, capsys):
+    folder = old_uploads_folder(tmp_path)
     on_bucket(core, s3_server, prefix="moved")
     assert migrate_command(core, types.SimpleNamespace(source=str(folder))) == 0
     assert objects(bucket) == {"moved/widget/01-01-26/a.png": len(PNG), "moved/exports/b.csv": 5}

@@ -18,23 +18,43 @@ from test_storage import BUCKET, PNG, bucket, objects, s3_server  # noqa: F401 (
 def hosts(core, pm, admin_token, tmp_path, s3_server, bucket):  # noqa: F811
     """Host A is the ``core`` fixture; host B a second Core on the same database with
     another uploads folder and its own public URL; both on the bucket."""
-    storage = {"storage_url": f"s3://{BUCKET}/shared", "url_overrides": {"s3": s3_server}}
+    yield two_hosts(core, pm, admin_token, tmp_path, storage_url=f"s3://{BUCKET}/shared",
+                    url_overrides={"s3": s3_server})
+
+
+def two_hosts(core, pm, admin_token, tmp_path, **storage):
+    """Host A (``core``) and host B (a second Core on the same database), each with its
+    own uploads folder, B with its own public URL: an (ApiClient, WidgetClient) each."""
     core.config = core.config.replace(uploads_dir=str(tmp_path / "host-a"), **storage)
     other = Core(core.config.replace(uploads_dir=str(tmp_path / "host-b"),
                                      public_url="http://host-b.example"), pm=pm)
     a = create_app(core=core, start_worker=False)
     b = create_app(core=other, start_worker=False)
-    yield (ApiClient(a, admin_token), WidgetClient(a)), (ApiClient(b, admin_token), WidgetClient(b))
+    return (ApiClient(a, admin_token), WidgetClient(a)), (ApiClient(b, admin_token), WidgetClient(b))
 
 
-def test_a_file_written_through_one_host_is_served_by_the_other(hosts, bucket):  # noqa: F811
-    (api_a, widget_a), (api_b, widget_b) = hosts
+def uploaded_through_a_served_by_b(widget_a, api_b):
+    """A visitor's upload through host A, served by host B: (its URL, its path, B's answer)."""
     widget_a.register(first_name="Val")
     uploaded = widget_a.upload("photo.png", PNG, "image/png").response["url"]
     path = uploaded.split("http://testserver", 1)[1]
     served = api_b.client.simulate_get(path)
     assert served.status_code == 200 and served.content == PNG
     assert served.headers["content-type"] == "image/png"
+    return uploaded, path, served
+
+
+def export_of_b_served_by_a_to_admins_only(api_a, api_b):
+    export = api_b.ok("csv-users").split("http://host-b.example", 1)[1]
+    assert api_a.client.simulate_get(export).status_code == 401
+    answer = api_a.client.simulate_get(export, headers={"Authorization": f"Bearer {api_a.token}"})
+    assert answer.status_code == 200 and b"first_name" in answer.content
+    return answer
+
+
+def test_a_file_written_through_one_host_is_served_by_the_other(hosts, bucket):  # noqa: F811
+    (api_a, widget_a), (api_b, widget_b) = hosts
+    uploaded, path, _ = uploaded_through_a_served_by_b(widget_a, api_b)
     # the same visitor, on host B, attaches and shows the upload it made through host A:
     # host B stores its own URL of the file
     widget_b.cookie = widget_a.cookie
@@ -53,10 +73,7 @@ def test_a_file_written_through_one_host_is_served_by_the_other(hosts, bucket): 
                              attachments=[["p.png", url]]).status == 400
         assert stranger.call("update-user", profile_image=url).status == 400
     # an export written on B is served by A, to an admin only
-    export = api_b.ok("csv-users").split("http://host-b.example", 1)[1]
-    assert api_a.client.simulate_get(export).status_code == 401
-    answer = api_a.client.simulate_get(export, headers={"Authorization": f"Bearer {api_a.token}"})
-    assert answer.status_code == 200 and b"first_name" in answer.content
+    export_of_b_served_by_a_to_admins_only(api_a, api_b)
     # deleted through A, gone for B
     api_a.ok("delete-user", user_id=widget_a.user["id"])
     assert api_b.client.simulate_get(path).status_code == 404
@@ -79,18 +96,8 @@ def test_with_local_folders_the_other_host_has_no_file(core, pm, admin_token, tm
 def test_two_hosts_share_files_through_the_database(core, pm, admin_token, tmp_path):
     """Without a bucket: each host its own uploads folder, the database store between
     them (the default on MariaDB/PostgreSQL; SB_STORAGE_URL=database forces it here)."""
-    core.config = core.config.replace(uploads_dir=str(tmp_path / "host-a"), storage_url="database")
-    other = Core(core.config.replace(uploads_dir=str(tmp_path / "host-b"),
-                                     public_url="http://host-b.example"), pm=pm)
-    a = create_app(core=core, start_worker=False)
-    api_a, widget_a = ApiClient(a, admin_token), WidgetClient(a)
-    api_b = ApiClient(create_app(core=other, start_worker=False), admin_token)
-    widget_a.register(first_name="Val")
-    uploaded = widget_a.upload("photo.png", PNG, "image/png").response["url"]
-    path = uploaded.split("http://testserver", 1)[1]
-    served = api_b.client.simulate_get(path)
-    assert served.status_code == 200 and served.content == PNG
-    assert served.headers["content-type"] == "image/png"
+    (api_a, widget_a), (api_b, _) = two_hosts(core, pm, admin_token, tmp_path, storage_url="database")
+    uploaded, path, served = uploaded_through_a_served_by_b(widget_a, api_b)
     assert served.headers["content-length"] == str(len(PNG))
     assert (tmp_path / "host-b" / path.split("/uploads/", 1)[1]).read_bytes() == PNG  # cached
     conversation = api_a.ok("new-conversation", user_id=widget_a.user["id"])["details"]["id"]
@@ -101,10 +108,7 @@ def test_two_hosts_share_files_through_the_database(core, pm, admin_token, tmp_p
     assert text.headers["content-disposition"] == "attachment"
     avatar = api_b.ok("get-avatar", first_name="Ann").split("http://host-b.example", 1)[1]
     assert api_a.client.simulate_get(avatar).headers["content-type"] == "image/png"
-    export = api_b.ok("csv-users").split("http://host-b.example", 1)[1]
-    assert api_a.client.simulate_get(export).status_code == 401
-    answer = api_a.client.simulate_get(export, headers={"Authorization": f"Bearer {api_a.token}"})
-    assert answer.status_code == 200 and b"first_name" in answer.content
+    answer = export_of_b_served_by_a_to_admins_only(api_a, api_b)
     assert answer.headers["cache-control"] == "private, no-store"
     # deleted through A: gone for B, although B kept a copy
     api_a.ok("delete-user", user_id=widget_a.user["id"])
