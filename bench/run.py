@@ -52,6 +52,8 @@ def parse_args(argv):
                         "one of these (GET /health always runs first)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--database", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--reuse", action="store_true", help="with --database: measure the rows "
+                        "it already holds (from an earlier run) instead of generating more")
     parser.add_argument("--profile", metavar="LABEL", help="also print a pyinstrument profile of "
                         "the in-process calls whose label starts with LABEL")
     parser.add_argument("--seed", type=int, default=1)
@@ -66,6 +68,8 @@ def parse_args(argv):
         args.requests = 100 if args.quick else 500
     if args.inprocess is None:
         args.inprocess = 20 if args.quick else 50
+    if args.reuse and not args.database:
+        parser.error("--reuse needs --database")
     if min(args.users, args.conversations, args.requests, *args.concurrency) < 1 or args.inprocess < 0:
         parser.error("--users, --conversations, --requests and --concurrency must be at least 1, "
                      "--inprocess at least 0")
@@ -161,14 +165,27 @@ def fill(env, args):
                    "--password", secrets.token_urlsafe(12)).strip().splitlines()[-1]
     core = open_core(env)
     try:
-        ids, timings = generate.populate(core, args.users, args.seed)
-        chat_timings = conversations_data.populate(core, args.conversations, args.messages,
-                                                   args.seed)
+        if args.reuse:
+            ids, timings, chat_timings = existing_users(core), dict.fromkeys(
+                ("insert", "reindex", "analyze"), 0.0), {}
+        else:
+            ids, timings = generate.populate(core, args.users, args.seed)
+            chat_timings = conversations_data.populate(core, args.conversations, args.messages,
+                                                       args.seed)
         chats = conversations.load(core, token, args.seed)
         total = count_rows(core)
     finally:
         core.close()
     return token, ids, timings, chat_timings, chats, total
+
+
+def existing_users(core):
+    """The ids of the users an earlier run generated (every user but the admins)."""
+    from sbcore import db as dbmod
+    from sbcore.models import User
+    with dbmod.connection():
+        return [row[0] for row in User.select(User.id).where(User.user_type != "admin")
+                .order_by(User.id).tuples()]
 
 
 def local_calls(env, target, args):

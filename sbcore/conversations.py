@@ -89,8 +89,16 @@ def attachment_urls(stored):
 # --- reads ---
 
 
+CONVERSATION = dbmod.Prepared(lambda conversation_id: Conversation.select().where(
+    Conversation.id == conversation_id).limit(1))
+CONVERSATION_LOCKED = dbmod.Prepared(lambda conversation_id: Conversation.select().where(
+    Conversation.id == conversation_id).limit(1).for_update())
+
+
 def get_conversation(conversation_id):
-    return Conversation.get_or_none(Conversation.id == conversation_id)
+    if type(conversation_id) is not int:  # noqa: E721 (a bool is no id)
+        return Conversation.get_or_none(Conversation.id == conversation_id)
+    return CONVERSATION.first(Conversation, conversation_id)
 
 
 def agent_department(user):
@@ -107,7 +115,9 @@ def require_conversation(conversation_id, lock=False):
     locked at once (FOR UPDATE on MariaDB and PostgreSQL; SQLite's writers already hold
     the database's write lock), so that two writers queue on it instead of each taking a
     shared lock through the message's foreign key and then deadlocking on the UPDATE."""
-    if lock and dbmod.kind() != "sqlite":
+    if lock and dbmod.kind() != "sqlite" and type(conversation_id) is int:  # noqa: E721
+        conversation = CONVERSATION_LOCKED.first(Conversation, conversation_id)
+    elif lock and dbmod.kind() != "sqlite":
         conversation = Conversation.select().where(Conversation.id == conversation_id).for_update().first()
     else:
         conversation = get_conversation(conversation_id)
@@ -123,13 +133,33 @@ def require_message(message_id):
     return message
 
 
+def with_authors(query):
+    """``query`` (messages) selecting what ``message_shape`` needs, in id order."""
+    return (query.select(Message.id, Message.user, Message.message, Message.creation_time,
+                         Message.attachments, Message.status_code, Message.payload,
+                         Message.conversation, User.first_name, User.last_name,
+                         User.profile_image, User.user_type)
+            .join(User, on=(User.id == Message.user)).order_by(Message.id))
+
+
 def message_rows(query):
     """Messages with their author, the shape of get-conversation and get-new-messages."""
-    rows = dbmod.raw_dicts(
-        query.select(Message.id, Message.user, Message.message, Message.creation_time,
-                     Message.attachments, Message.status_code, Message.payload, Message.conversation,
-                     User.first_name, User.last_name, User.profile_image, User.user_type)
-        .join(User, on=(User.id == Message.user)).order_by(Message.id))
+    return [message_shape(row, row) for row in dbmod.raw_dicts(with_authors(query))]
+
+
+# The two point reads of every open conversation, their SQL built once
+MESSAGES_OF = dbmod.Prepared(lambda conversation_id: with_authors(
+    Message.select().where(Message.conversation == conversation_id)))
+MESSAGES_AFTER = dbmod.Prepared(lambda conversation_id, message_id: with_authors(
+    Message.select().where((Message.conversation == conversation_id) & (Message.id > message_id))
+    .limit(ONE_QUERY_LIMIT)))
+
+
+def messages_of(conversation_id, after=None):
+    """The rows of ``message_rows`` for a conversation's messages (with an id above
+    ``after``: at most ONE_QUERY_LIMIT of them)."""
+    rows = MESSAGES_OF.dicts(conversation_id) if after is None else \
+        MESSAGES_AFTER.dicts(conversation_id, after)
     return [message_shape(row, row) for row in rows]
 
 
@@ -157,41 +187,67 @@ def details(conversation, user, notes=()):
     """The ``details`` of get-conversation and new-conversation: the union of the
     reference's keys (conversation_time, conversation_status_code) and Support Board
     3.8's (creation_time, status_code, agent_id, source, extra…, tags as an array,
-    busy, notes)."""
-    created = dbmod.format_datetime(conversation.creation_time)
+    busy, notes). ``conversation`` and ``user``: models, or dicts of their fields."""
+    c = conversation if isinstance(conversation, dict) else conversation.__data__
+    u = user if isinstance(user, dict) else user.__data__
+    created = dbmod.format_datetime(c.get("creation_time"))
     return {
-        "user_id": str(user.id), "first_name": user.first_name, "last_name": user.last_name,
-        "profile_image": user.profile_image, "user_type": user.user_type,
-        "id": str(conversation.id), "title": conversation.title,
-        "creation_time": created, "status_code": str(conversation.status_code),
-        "department": text(conversation.department), "agent_id": text(conversation.agent_id),
-        "source": conversation.source or "", "extra": conversation.extra,
-        "extra_2": conversation.extra_2, "extra_3": conversation.extra_3,
-        "tags": [tag for tag in (conversation.tags or "").split(",") if tag.strip()],
+        "user_id": str(u.get("id")), "first_name": u.get("first_name"), "last_name": u.get("last_name"),
+        "profile_image": u.get("profile_image"), "user_type": u.get("user_type"),
+        "id": str(c.get("id")), "title": c.get("title"),
+        "creation_time": created, "status_code": str(c.get("status_code")),
+        "department": text(c.get("department")), "agent_id": text(c.get("agent_id")),
+        "source": c.get("source") or "", "extra": c.get("extra"),
+        "extra_2": c.get("extra_2"), "extra_3": c.get("extra_3"),
+        "tags": [tag for tag in (c.get("tags") or "").split(",") if tag.strip()],
         "busy": False, "notes": list(notes),
         "conversation_time": created,
-        "conversation_status_code": str(conversation.status_code),
+        "conversation_status_code": str(c.get("status_code")),
     }
+
+
+# get-conversation's first read: what ``details`` needs of the conversation and its user
+CONVERSATION_AND_USER = dbmod.Prepared(lambda conversation_id: Conversation.select(
+    Conversation.id, Conversation.user, Conversation.title, Conversation.creation_time,
+    Conversation.status_code, Conversation.department, Conversation.agent_id,
+    Conversation.source, Conversation.extra, Conversation.extra_2, Conversation.extra_3,
+    Conversation.tags, User.first_name, User.last_name, User.profile_image, User.user_type)
+    .join(User, on=(User.id == Conversation.user)).where(Conversation.id == conversation_id))
+
+
+def conversation_answer(conversation_id, user_id=None):
+    """get-conversation's answer, or None when there is no such conversation (of
+    ``user_id``, when given): four point reads whose SQL is built once."""
+    rows = CONVERSATION_AND_USER.dicts(conversation_id)
+    if not rows or (user_id is not None and rows[0]["user_id"] != user_id):
+        return None
+    row = rows[0]
+    user = {"id": row["user_id"], "first_name": row["first_name"], "last_name": row["last_name"],
+            "profile_image": row["profile_image"], "user_type": row["user_type"]}
+    return {"messages": messages_of(conversation_id),
+            "details": details(row, user, note_rows(conversation_id))}
+
+
+def _notes_of(conversation_id):
+    from .models import Note
+    return (Note.select(Note.id, Note.user, Note.name, Note.message, Note.creation_time)
+            .where(Note.conversation == conversation_id).order_by(Note.id))
+
+
+NOTES_OF = dbmod.Prepared(_notes_of)
 
 
 def note_rows(conversation_id):
     """The notes of a conversation in Support Board 3.8's shape."""
-    from .models import Note
-    return [{"id": n.id, "user_id": str(n.user_id), "name": n.name, "message": n.message,
-             "date": dbmod.format_datetime(n.creation_time)}
-            for n in Note.select().where(Note.conversation == conversation_id).order_by(Note.id)]
-
-
-def get_conversation_with_user(conversation_id):
-    """The conversation with its ``user`` loaded in the same query (a join), or None."""
-    return (Conversation.select(Conversation, User).join(User, on=(User.id == Conversation.user))
-            .where(Conversation.id == conversation_id).first())
+    return [{"id": n["id"], "user_id": str(n["user_id"]), "name": n["name"], "message": n["message"],
+             "date": dbmod.format_datetime(n["creation_time"])}
+            for n in NOTES_OF.dicts(conversation_id)]
 
 
 def full_conversation(conversation):
     """get-conversation's answer (``conversation.user`` is read unless the query that
     loaded the conversation joined it)."""
-    return {"messages": message_rows(Message.select().where(Message.conversation == conversation.id)),
+    return {"messages": messages_of(conversation.id),
             "details": details(conversation, conversation.user, note_rows(conversation.id))}
 
 
@@ -340,16 +396,33 @@ def next_status(sender, conversation, requested):
     return 1 if sender.user_type in AGENT_TYPES else 2
 
 
+# add_message's writes, their SQL built once
+INSERT_MESSAGE = dbmod.Prepared(lambda user_id, conversation_id, text_value, attachments, payload,
+                                when, status_code: Message.insert(
+    user=user_id, conversation=conversation_id, message=text_value, attachments=attachments,
+    payload=payload, creation_time=when, status_code=status_code))
+TOUCH_CONVERSATION = dbmod.Prepared(lambda message_id, when, conversation_id: Conversation.update(
+    last_message_id=message_id, last_update_time=when).where(Conversation.id == conversation_id))
+MOVE_CONVERSATION = dbmod.Prepared(lambda message_id, when, status, box, conversation_id:
+                                   Conversation.update(last_message_id=message_id,
+                                                       last_update_time=when, status_code=status,
+                                                       box=box).where(Conversation.id == conversation_id))
+
+
 def add_message(ctx, sender, conversation, text_value, attachments="", payload="", status=None):
     """Store a message, move the conversation's status and last message, index it."""
     status = next_status(sender, conversation, status)
     now = utcnow()
-    message = Message.create(user=sender, conversation=conversation.id, message=text_value,
-                             attachments=attachments, payload=payload, creation_time=now)
+    message = Message(user=sender, conversation=conversation.id, message=text_value,
+                      attachments=attachments, payload=payload, creation_time=now, status_code=0)
+    message.id = INSERT_MESSAGE.insert(sender.id, conversation.id, text_value, attachments or "",
+                                       payload or "", now, 0)
     changes = {"last_message_id": message.id, "last_update_time": now}
     if status != conversation.status_code:
         changes.update(status_code=status, box=box_of(status))
-    Conversation.update(**changes).where(Conversation.id == conversation.id).execute()
+        MOVE_CONVERSATION.execute(message.id, now, status, box_of(status), conversation.id)
+    else:
+        TOUCH_CONVERSATION.execute(message.id, now, conversation.id)
     for key, value in changes.items():
         setattr(conversation, key, value)
     index_message(message)

@@ -28,11 +28,12 @@ SECRET_KEY_SETTING = "secret-key"
 class Context:
     """What a function receives as ``ctx``: the core's services and the caller."""
 
-    def __init__(self, core, caller_id=None):
+    def __init__(self, core, caller_id=None, settings_stamp=None):
         self.core = core
         self.config = core.config
         self.hook = core.pm.hook
-        self.settings = core.settings.view()  # its stamp checked once per call
+        # its stamp checked once per call (or given: read with the caller's token)
+        self.settings = core.settings.view(settings_stamp)
         self.presence = core.presence
         self.caller_id = caller_id
         self.events_emitted = 0
@@ -170,8 +171,8 @@ class Core:
             self._storage = (self.config, open_storage(self.config))
         return self._storage[1]
 
-    def context(self, caller_id=None):
-        return Context(self, caller_id)
+    def context(self, caller_id=None, settings_stamp=None):
+        return Context(self, caller_id, settings_stamp)
 
     # --- calling functions ---
 
@@ -187,29 +188,32 @@ class Core:
             raise ApiError("function-not-found", f"There is no function named '{name}'.", 404)
         return function
 
-    def call_fields(self, name, fields, caller_id=None):
+    def call_fields(self, name, fields, caller_id=None, settings_stamp=None):
         """Run function ``name`` with raw request ``fields`` in one transaction."""
-        return self.run_function(self.function(name), fields, caller_id)
+        return self.run_function(self.function(name), fields, caller_id,
+                                 settings_stamp=settings_stamp)
 
-    def run_function(self, function, fields, caller_id=None, setup=None):
+    def run_function(self, function, fields, caller_id=None, setup=None, settings_stamp=None):
         """Run an :class:`ApiFunction` with raw request ``fields``; ``setup(ctx)`` runs
         first, inside the same transaction (the visitor API authenticates there)."""
         def call(ctx):
             if setup is not None:
                 setup(ctx)
             return function.fn(ctx, **function.bind(fields))
-        return self.run(call, caller_id, transaction=function.needs_transaction)
+        return self.run(call, caller_id, transaction=function.needs_transaction,
+                        settings_stamp=settings_stamp)
 
-    def run(self, fn, caller_id=None, transaction=True):
+    def run(self, fn, caller_id=None, transaction=True, settings_stamp=None):
         """Run ``fn(ctx)`` as a call runs a function: in one transaction (run again when
         the database gives up on it), the ``defer``red work at its end, the
         ``after_commit`` work after the commit. Also for work that is not a Web API
-        function, such as an inbound webhook of a channel."""
+        function, such as an inbound webhook of a channel. ``settings_stamp``: the
+        settings stamp as the caller read it, on this connection, just before."""
         ctx = None
 
         def attempt():
             nonlocal ctx
-            ctx = self.context(caller_id)
+            ctx = self.context(caller_id, settings_stamp)
             ctx._deferred = []
             value = fn(ctx)
             ctx.run_deferred()
@@ -234,9 +238,15 @@ class Core:
 
     def admin_for_token(self, token):
         """The id of the admin whose token is ``token`` (compared in constant time)."""
-        from .functions.auth import admin_for_token
+        return self.admin_and_stamp(token)[0]
+
+    def admin_and_stamp(self, token):
+        """``(admin id or None, settings stamp)`` in one query: a call made on the same
+        connection right after takes the stamp (``settings_stamp``) instead of reading
+        it again."""
+        from .functions.auth import admin_and_stamp
         with dbmod.connection():
-            return admin_for_token(token)
+            return admin_and_stamp(token)
 
     def close(self):
         self.realtime.close()

@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Callable, Optional
 
+from .db import Prepared
 from .errors import ApiError
 from .hooks import hookimpl
 from .models import Setting as SettingRow
@@ -144,6 +145,14 @@ SETTING_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,120}$")
 STAMP = "sbcore:settings-stamp"
 
 
+def stamp_select():
+    """The stamp's row (the value, or no row before the first save)."""
+    return SettingRow.select(SettingRow.value).where(SettingRow.name == STAMP)
+
+
+READ_STAMP = Prepared(lambda: stamp_select().limit(1))
+
+
 class Reader:
     """Reading setting values from ``self.current()``: the stored JSON texts by name."""
 
@@ -176,12 +185,16 @@ class SettingsStore(Reader):
         self.specs = {spec.id: spec for spec in specs}
         self._cached = (None, {})  # (stamp, {name: JSON text}), swapped whole
 
-    def view(self):
-        """The settings as one call sees them (the stamp checked at its first read)."""
-        return SettingsView(self)
+    def view(self, stamp=None):
+        """The settings as one call sees them: the stamp checked at its first read, or
+        ``stamp`` when the caller read it already (with the admin-token check)."""
+        return SettingsView(self, stamp)
 
-    def current(self):
-        stamp = SettingRow.select(SettingRow.value).where(SettingRow.name == STAMP).scalar() or ""
+    def current(self, stamp=None):
+        if stamp is None:
+            row = READ_STAMP.execute().fetchone()
+            stamp = row[0] if row else ""
+        stamp = stamp or ""
         cached_stamp, values = self._cached
         if stamp != cached_stamp:
             values = {name: value for name, value in SettingRow.select(
@@ -252,8 +265,9 @@ class SettingsView(Reader):
     read, so a call that reads no setting pays nothing); a write through the view is
     seen by the view's next read. Everything else is the store's."""
 
-    def __init__(self, store):
+    def __init__(self, store, stamp=None):
         self._store = store
+        self._stamp = stamp
         self._values = None
 
     @property
@@ -262,15 +276,15 @@ class SettingsView(Reader):
 
     def current(self):
         if self._values is None:
-            self._values = self._store.current()
+            self._values = self._store.current(self._stamp)
         return self._values
 
     def set(self, name, value):
-        self._values = None
+        self._values = self._stamp = None
         self._store.set(name, value)
 
     def merge(self, values):
-        self._values = None
+        self._values = self._stamp = None
         return self._store.merge(values)
 
     def __getattr__(self, name):

@@ -55,6 +55,28 @@ LIST_COLUMNS = (User.id, User.first_name, User.last_name, User.email, User.profi
                 User.user_type, User.creation_time, User.last_activity, User.department, User.token)
 
 
+USER_ROW = dbmod.Prepared(lambda user_id: User.select(*LIST_COLUMNS).where(User.id == user_id))
+
+
+def user_row_of(user_id):
+    """``user_row`` of user ``user_id`` (one point read, its SQL built once), or None."""
+    rows = USER_ROW.dicts(user_id)
+    return user_row(rows[0]) if rows else None
+
+
+_PAGES = {}  # ordering -> Prepared: the plain users list, one per sort order asked for
+
+
+def users_page(order, offset):
+    """A page of every user but the bot, in ``order`` (peewee orderings), from ``offset``."""
+    key = tuple((ordering.node.name, ordering.direction) for ordering in order)
+    prepared = _PAGES.get(key)
+    if prepared is None:
+        prepared = _PAGES[key] = dbmod.Prepared(lambda offset: User.select(*LIST_COLUMNS).where(
+            not_bot()).order_by(*order).limit(PAGE_SIZE).offset(offset))
+    return [user_row(row) for row in prepared.dicts(offset)]
+
+
 def list_users(query):
     """Rows of a User query in the list shape (never the password column)."""
     return [user_row(row) for row in dbmod.raw_dicts(query.select(*LIST_COLUMNS))]
@@ -228,8 +250,13 @@ def require_email_free(email, except_id=None):
 # --- reads ---
 
 
+USER = dbmod.Prepared(lambda user_id: User.select().where(User.id == user_id).limit(1))
+
+
 def get_user(user_id):
-    return User.get_or_none(User.id == user_id)
+    if type(user_id) is not int:  # noqa: E721 (a bool is no id)
+        return User.get_or_none(User.id == user_id)
+    return USER.first(User, user_id)
 
 
 def require_user(user_id):

@@ -151,8 +151,7 @@ def conversation_data(conversation_id):
     user = User.get_by_id(conversation.user_id)
     # the details of the new-conversation answer (a new conversation has no notes yet)
     details = C.details(conversation, user, [])
-    from .models import Message
-    messages = C.message_rows(Message.select().where(Message.conversation == conversation.id))
+    messages = C.messages_of(conversation.id)
     return {"messages": messages, "details": details}, user
 
 

@@ -132,3 +132,54 @@ def test_on_sqlite_writers_queue_on_the_writer_file_lock(core, visitor, open_con
         holder.wait()
     texts = [m["message"] for m in core.call("get-conversation", conversation_id=cid)["messages"]]
     assert "queued" in texts
+
+
+def test_a_prepared_query_is_built_once_and_runs_with_each_calls_arguments(ctx):
+    from sbcore.models import User
+    builds = []
+
+    def build(first_name, lowest):
+        builds.append(1)
+        return (User.select(User.id, User.first_name).where(
+            (User.first_name == first_name) & (User.id >= lowest) & (User.user_type == "lead"))
+            .order_by(User.id))
+
+    query = dbmod.Prepared(build)
+    ids = [User.create(first_name=name, user_type=kind, token=f"{name}{kind}{n:034d}").id
+           for n, (name, kind) in enumerate([("Ann", "lead"), ("Bob", "lead"), ("Ann", "lead"),
+                                             ("Ann", "user")])]
+    assert [row["id"] for row in query.dicts("Ann", 0)] == [ids[0], ids[2]]
+    assert [row["id"] for row in query.dicts("Ann", ids[1])] == [ids[2]]  # "lead" stays a constant
+    assert [row["id"] for row in query.dicts("Bob", 0)] == [ids[1]]
+    assert query.dicts("Nobody", 0) == []
+    assert len(builds) == 1
+
+
+def test_a_prepared_read_gives_models_and_a_prepared_insert_its_id(ctx):
+    from datetime import datetime
+
+    from sbcore.models import User
+    insert = dbmod.Prepared(lambda name, token, when: User.insert(
+        first_name=name, token=token, creation_time=when, user_type="user"))
+    when = datetime(2026, 1, 2, 3, 4, 5)
+    first = insert.insert("Cy", "c" * 40, when)
+    second = insert.insert("Di", "d" * 40, when)
+    assert second > first
+    read = dbmod.Prepared(lambda user_id: User.select().where(User.id == user_id).limit(1))
+    user = read.first(User, second)
+    assert (user.first_name, user.creation_time, user.user_type) == ("Di", when, "user")
+    assert read.first(User, 10 ** 9) is None
+
+
+@pytest.mark.parametrize("argument", [True, None, [1], b"x"])
+def test_a_prepared_query_refuses_what_it_cannot_stand_in_for(ctx, argument):
+    from sbcore.models import User
+    with pytest.raises(TypeError):
+        dbmod.Prepared(lambda value: User.select().where(User.first_name == value)).dicts(argument)
+
+
+def test_a_prepared_argument_the_query_does_not_carry_is_refused_not_run(ctx):
+    from sbcore.models import User
+    query = dbmod.Prepared(lambda user_id, unused: User.select().where(User.id == user_id))
+    with pytest.raises(TypeError, match=r"arguments \[1\]"):
+        query.dicts(1, 2)

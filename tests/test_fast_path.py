@@ -57,6 +57,18 @@ def test_settings_are_read_once_per_call_from_the_cache(core, api, visitor, open
     assert len(reads) == 1, reads
 
 
+def test_the_token_check_reads_the_settings_stamp_in_the_same_query(
+        core, other, api, visitor, open_conversation):
+    cid = open_conversation(visitor)
+    api.ok("send-message", user_id=visitor, conversation_id=cid, message="hello")
+    with count_queries() as counter:
+        api.ok("get-new-messages", conversation_id=cid, datetime="0")  # reads the webhooks setting
+    reads = [q for q in statements(counter) if "sb_settings" in q]
+    assert len(reads) == 1 and "sb_users" in reads[0], reads
+    save(other, "login-cookie-days", 5)  # the stamp the next token check reads is new
+    assert api.ok("get-setting", setting="login-cookie-days") == 5
+
+
 def test_a_rolled_back_setting_is_not_served(core):
     with dbmod.connection():
         assert core.settings.get("login-cookie-days") == 30

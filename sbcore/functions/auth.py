@@ -7,11 +7,14 @@ from datetime import timedelta
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from peewee import SQL
+
 from .. import users as U
-from ..db import utcnow
+from ..db import Prepared, utcnow
 from ..errors import ApiError
-from ..models import LoginSession, User
+from ..models import LoginSession, Setting, User
 from ..registry import AGENT, FunctionSet
+from ..settings import STAMP
 
 functions = FunctionSet()
 COOKIE_SALT = "sb-login"
@@ -20,18 +23,31 @@ COOKIE_SALT = "sb-login"
 sbcore_register_functions = functions.hook()
 
 
+# Every admin's id and token, and (id NULL) the settings stamp: one round trip serves the
+# token check and the call's settings (see SettingsStore.view).
+ADMINS_AND_STAMP = Prepared(lambda: User.select(User.id, User.token).where(User.user_type == "admin")
+                            + Setting.select(SQL("NULL"), Setting.value).where(Setting.name == STAMP))
+
+
 def admin_for_token(token):
     """The id of the admin whose token equals ``token``, compared in constant time
     against every admin's token, or None."""
+    return admin_and_stamp(token)[0]
+
+
+def admin_and_stamp(token):
+    """``(admin id or None, settings stamp)``: see ``admin_for_token``; the stamp is
+    None when no token is given (nothing was read)."""
     if not token:
-        return None
-    found = None
+        return None, None
+    found, stamp = None, ""
     supplied = token.encode("utf-8")
-    for user_id, admin_token in User.select(User.id, User.token).where(
-            User.user_type == "admin").tuples():
-        if hmac.compare_digest(supplied, admin_token.encode("utf-8")):
+    for user_id, value in ADMINS_AND_STAMP.execute().fetchall():
+        if user_id is None:
+            stamp = value or ""
+        elif hmac.compare_digest(supplied, value.encode("utf-8")):
             found = user_id
-    return found
+    return found, stamp
 
 
 def serializer(ctx):

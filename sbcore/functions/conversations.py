@@ -46,10 +46,8 @@ def since_filter(query, datetime):
 
 @functions("get-conversation", role=AGENT, read=True)
 def get_conversation(ctx, conversation_id: int, user_id: int | None = None):
-    conversation = C.get_conversation_with_user(conversation_id)
-    if conversation is None or (user_id is not None and conversation.user_id != user_id):
-        return {"messages": [], "details": ""}
-    return C.full_conversation(conversation)
+    answer = C.conversation_answer(conversation_id, user_id)
+    return {"messages": [], "details": ""} if answer is None else answer
 
 
 @functions("get-conversations", role=AGENT, read=True)

@@ -137,12 +137,12 @@ def get_new_messages(ctx, conversation_id: int, datetime: str, user_id: int | No
     if user_id is not None and not Conversation.select().where(
             (Conversation.id == conversation_id) & (Conversation.user == user_id)).exists():
         return []
-    query = Message.select().where(Message.conversation == conversation_id)
     if isinstance(since, int):
-        query = query.where(Message.id > since)
+        rows = C.messages_of(conversation_id, after=since)
     else:
-        query = query.where(Message.creation_time > since)
-    rows = C.message_rows(query.limit(C.ONE_QUERY_LIMIT))
+        rows = C.message_rows(Message.select().where(
+            (Message.conversation == conversation_id) & (Message.creation_time > since))
+            .limit(C.ONE_QUERY_LIMIT))
     from ..webhooks import new_messages_data, will_send
     if rows and will_send(ctx, "new-messages"):  # see webhooks.DELIVERY_ONLY
         ctx.emit("new-messages", new_messages_data(conversation_id, rows))
@@ -177,7 +177,7 @@ def transcript(ctx, conversation_id: int, type: str | bool = False):
     conversation = C.get_conversation(conversation_id)
     if conversation is None:
         return False
-    rows = C.message_rows(Message.select().where(Message.conversation == conversation.id))
+    rows = C.messages_of(conversation.id)
     handle = io.StringIO(newline="")
     if kind == "csv":
         writer = csv.writer(handle)

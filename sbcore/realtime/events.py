@@ -13,6 +13,7 @@ import secrets
 import time
 
 from .. import conversations as C
+from ..db import Prepared
 from ..hooks import hookimpl
 from ..models import Message, User
 from ..models.realtime import AUDIENCE_AGENTS, AUDIENCE_ALL, StreamEvent, StreamTicket
@@ -22,6 +23,12 @@ KEEP_SECONDS = 24 * 3600
 TICKET_SECONDS = 60
 
 
+INSERT_EVENT = Prepared(lambda created_ts, kind, audience, user_id, conversation_id, data:
+                        StreamEvent.insert(created_ts=created_ts, kind=kind, audience=audience,
+                                           user_id=user_id, conversation_id=conversation_id,
+                                           data=data))
+
+
 def record(ctx, kind, data, user_id=None, conversation_id=None, audience=AUDIENCE_ALL):
     """Write one stream event in the current transaction; ``Core.run`` publishes a
     call's events in one message once its transaction has committed (domain code run
@@ -29,9 +36,12 @@ def record(ctx, kind, data, user_id=None, conversation_id=None, audience=AUDIENC
     text = json.dumps(data, separators=(",", ":"))
     event = {"kind": kind, "audience": audience, "user_id": user_id,
              "conversation_id": conversation_id, "data": text}
-    event["id"] = StreamEvent.insert(created_ts=time.time(), kind=kind, audience=audience,
-                                     user_id=user_id, conversation_id=conversation_id,
-                                     data=text).execute()
+    if type(user_id) is int and type(conversation_id) is int:  # noqa: E721 (most events)
+        event["id"] = INSERT_EVENT.insert(time.time(), kind, audience, user_id, conversation_id, text)
+    else:
+        event["id"] = StreamEvent.insert(created_ts=time.time(), kind=kind, audience=audience,
+                                         user_id=user_id, conversation_id=conversation_id,
+                                         data=text).execute()
     ctx.stream_events.append(event)
     return event
 

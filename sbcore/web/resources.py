@@ -105,13 +105,13 @@ class ApiResource:
         if not isinstance(token, str) or not token:
             raise ApiError("missing-token", "Send an admin token as 'token' or "
                            "'Authorization: Bearer <token>'.", 401)
-        caller = self.core.admin_for_token(token)
+        caller, stamp = self.core.admin_and_stamp(token)
         if caller is None:
             raise ApiError("invalid-token", "The token is not an admin's token.", 401)
         name = fields.pop("function", None)
         if not isinstance(name, str) or not name:
             raise ApiError("missing-function", "The field 'function' names the function to run.", 400)
-        result = self.core.call_fields(name, fields, caller_id=caller)
+        result = self.core.call_fields(name, fields, caller_id=caller, settings_stamp=stamp)
         envelope(resp, falcon.HTTP_200, {"success": True, "response": result})
 
     def answer_sb(self, req, resp):
@@ -138,10 +138,10 @@ class ApiResource:
         token = bearer if bearer is not None else fields.pop("token", None)
         if not isinstance(token, str) or not token:
             raise ApiError("token-not-found", "Admin token is required.", 401)
-        caller = self.core.admin_for_token(token)
+        caller, stamp = self.core.admin_and_stamp(token)
         if caller is None:
             raise ApiError("invalid-token", "Use a token of an administrator.", 401)
-        result = self.core.run_function(function, fields, caller_id=caller)
+        result = self.core.run_function(function, fields, caller_id=caller, settings_stamp=stamp)
         envelope(resp, falcon.HTTP_200, {"success": True, "response": result})
 
 
