@@ -259,3 +259,18 @@ def test_on_sqlite_a_writing_call_takes_the_write_lock_at_begin(core, api, monke
     api.ok("add-user", first_name="Ann")
     api.ok("count-users")  # read=True: no transaction at all
     assert used == [("IMMEDIATE",)]
+
+
+def test_no_single_column_index_that_a_composite_one_serves(core):
+    from sbcore.schema import REDUNDANT_INDEXES, drop_redundant_indexes
+    with dbmod.connection():
+        for table, column in REDUNDANT_INDEXES:
+            indexes = core.database.get_indexes(table)
+            assert f"{table}_{column}" not in {index.name for index in indexes}
+            assert any(index.columns[0] == column and len(index.columns) > 1 for index in indexes)
+        # a database made before migration 110 has them: the migration drops them
+        for table, column in REDUNDANT_INDEXES:
+            core.database.execute_sql(f"CREATE INDEX {table}_{column} ON {table} ({column})")
+        drop_redundant_indexes(core.database, None)
+        for table, column in REDUNDANT_INDEXES:
+            assert f"{table}_{column}" not in {i.name for i in core.database.get_indexes(table)}

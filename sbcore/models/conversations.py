@@ -12,12 +12,14 @@ def box_of(status_code):
 
 
 class Conversation(BaseModel):
-    user = pw.ForeignKeyField(User, backref="conversations", on_delete="CASCADE")
+    # user_id, agent_id and (below) conversation_id lead a composite index, which serves
+    # their lookups: no index of their own (migration 110 drops the old ones)
+    user = pw.ForeignKeyField(User, backref="conversations", on_delete="CASCADE", index=False)
     title = pw.CharField(max_length=191, default="")
     creation_time = pw.DateTimeField(default=utcnow, index=True)
     status_code = pw.SmallIntegerField(default=1)
     department = pw.IntegerField(null=True, index=True)
-    agent_id = pw.IntegerField(null=True, index=True)
+    agent_id = pw.IntegerField(null=True)
     source = pw.CharField(max_length=8, null=True, index=True)
     extra = pw.TextField(null=True)
     extra_2 = pw.TextField(null=True)
@@ -47,7 +49,8 @@ class Message(BaseModel):
     status_code = pw.SmallIntegerField(default=0)
     attachments = pw.TextField(default="")
     payload = pw.TextField(default="")
-    conversation = pw.ForeignKeyField(Conversation, backref="messages", on_delete="CASCADE")
+    conversation = pw.ForeignKeyField(Conversation, backref="messages", on_delete="CASCADE",
+                                      index=False)
 
     class Meta:
         table_name = "sb_messages"
@@ -95,7 +98,7 @@ class ConversationAgent(BaseModel):
     """Who of the agents replied in a conversation, first and last: kept by send-message
     so that reports and routing never scan the messages."""
 
-    conversation = pw.ForeignKeyField(Conversation, on_delete="CASCADE")
+    conversation = pw.ForeignKeyField(Conversation, on_delete="CASCADE", index=False)
     agent = pw.ForeignKeyField(User, on_delete="CASCADE", index=True)
     first_reply = pw.DateTimeField()
     last_reply = pw.DateTimeField()

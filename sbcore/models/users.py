@@ -31,7 +31,7 @@ class User(BaseModel):
 class UserDetail(BaseModel):
     """An additional user detail (Support Board's ``extra``): slug, name, value."""
 
-    user = pw.ForeignKeyField(User, backref="details", on_delete="CASCADE")
+    user = pw.ForeignKeyField(User, backref="details", on_delete="CASCADE", index=False)
     slug = pw.CharField(max_length=64)
     name = pw.CharField(max_length=191, default="")
     value = pw.CharField(max_length=512, default="")
