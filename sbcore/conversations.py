@@ -291,8 +291,13 @@ ID_FIELDS = ("message_id", "message_user_id", "conversation_id", "conversation_u
 
 
 def list_rows(query):
+    return list_rows_of(dbmod.raw_dicts(query))
+
+
+def list_rows_of(raw_rows):
+    """The conversation list shape of ``raw_dicts`` rows of a ``list_query``."""
     rows = []
-    for row in dbmod.raw_dicts(query):
+    for row in raw_rows:
         for key in ID_FIELDS:
             row[key] = text(row[key])
         for key in ("last_update_time", "conversation_creation_time"):
@@ -319,6 +324,25 @@ def parse_cursor(value):
 
 def newest_first(query):
     return query.order_by(Conversation.last_update_time.desc(), Conversation.id.desc())
+
+
+_STATUS_PAGES = {}  # None (the inbox), "all" or a status code -> Prepared
+
+
+def status_page(status, offset):
+    """``list_rows`` of a get-conversations page with no filter but the status: the
+    inbox (``status`` None), every conversation ("all") or one status code."""
+    prepared = _STATUS_PAGES.get(status)
+    if prepared is None:
+        def build(offset):
+            query = list_query()
+            if status is None:
+                query = query.where(Conversation.box == 0)  # not archived, not trashed
+            elif status != "all":
+                query = query.where(Conversation.status_code == status)
+            return newest_first(query).limit(PAGE_SIZE).offset(offset)
+        prepared = _STATUS_PAGES[status] = dbmod.Prepared(build)
+    return list_rows_of(prepared.dicts(offset))
 
 
 def search_condition(text_value, newest=None):

@@ -55,7 +55,10 @@ def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = 
                       routing: bool = False, routing_unassigned: bool = False,
                       department: int | None = None, source: str = "", tag: str = "",
                       unassigned: bool = False, before: str = ""):
-    dbmod.check_page(pagination, C.PAGE_SIZE)
+    offset = dbmod.check_page(pagination, C.PAGE_SIZE)
+    if not (department is not None or source or tag or unassigned or before or routing):
+        status = None if status_code in (None, "") else C.check_status(status_code, allow_all=True)
+        return with_payloads(C.status_page(status, offset))  # the inbox or one status
     query = C.list_query()
     if status_code in (None, ""):
         query = query.where(Conversation.box == 0)  # the inbox: not archived, not trashed
@@ -77,7 +80,10 @@ def get_conversations(ctx, pagination: int = 0, status_code: str | int | None = 
             (Conversation.last_update_time < moment) | (Conversation.id < last_id)))
         pagination = 0
     query = routing_filter(ctx, query, routing, routing_unassigned)
-    rows = C.list_rows(dbmod.page(C.newest_first(query), pagination, C.PAGE_SIZE))
+    return with_payloads(C.list_rows(dbmod.page(C.newest_first(query), pagination, C.PAGE_SIZE)))
+
+
+def with_payloads(rows):
     for row in rows:  # Support Board 3.8 decodes the payload here (null when empty)
         row["payload"] = decoded_payload(row["payload"])
     return rows
