@@ -80,6 +80,13 @@ def create_file_chunks(database, migrator):
                              "utf8mb4 COLLATE utf8mb4_bin NOT NULL, MODIFY data LONGBLOB NOT NULL")
 
 
+def split_message_search(database, migrator):
+    """MySQL/MariaDB: the message search index into generation tables by message id, so
+    that a search for a common word reads the newest matches only (sbcore.search.backends).
+    Moves the rows; the other databases keep one table."""
+    search_backend(database).create_index("messages")
+
+
 def create_user_counts(database, migrator):
     from . import user_counts
     user_counts.install(database)
@@ -127,4 +134,6 @@ def sbcore_register_migrations():
         Migration("core", 90, "piped emails by Message-ID (stored once; failures counted)",
                   lambda database, migrator: database.create_tables(PIPING_MODELS, safe=True)),
         Migration("core", 100, "files kept in the database, shared by hosts", create_file_chunks),
+        Migration("core", 110, "message search in generations by id (MySQL/MariaDB)",
+                  split_message_search),
     ]

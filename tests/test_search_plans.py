@@ -44,6 +44,8 @@ def test_conversation_lists_keep_their_query_count(api, visitor, assert_query_co
                                                    fields, expected):
     if function == "get-user-conversations":
         fields = {"user_id": visitor}
+    if function == "search-conversations" and dbmod.kind() == "mysql":
+        expected += 3  # the generations of the message index, then the two there are, one at a time
     seed(api, visitor, 2)
     with assert_query_count(expected):
         few = api.ok(function, **fields)
