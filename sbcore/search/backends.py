@@ -98,6 +98,7 @@ class MySQLSearch(SearchBackend):
                           "on or that the this to was what when where who will with und www".split())
     GENERATIONS = {"messages": 50_000}  # keys a generation holds: a common word's newest 500 cost ~15 ms
     REGISTRY = "sb_search_generations"
+    AHEAD = 100  # writes of a generation's last keys make the next one
     MATCH = "MATCH(body) AGAINST (%s IN BOOLEAN MODE)"
 
     def create_index(self, index):
@@ -153,11 +154,13 @@ class MySQLSearch(SearchBackend):
         low, high = self.execute(f"SELECT MIN(id), MAX(id) FROM {old}").fetchone()
         for number in range(low // size, high // size + 1) if high is not None else ():
             table = self.generation(index, number)
-            self.execute(f"DROP TABLE IF EXISTS {table}")  # a half-done earlier run
-            self.execute(self.generation_ddl(index, number, fulltext=False))
-            self.execute(f"INSERT INTO {table} (id, body) SELECT id, body FROM {old} "
+            built = self.database.table_exists(table)  # by a run cut short: its rows stay
+            if not built:
+                self.execute(self.generation_ddl(index, number, fulltext=False))
+            self.execute(f"INSERT IGNORE INTO {table} (id, body) SELECT id, body FROM {old} "
                          "WHERE id >= %s AND id < %s ORDER BY id", (number * size, (number + 1) * size))
-            self.execute(f"ALTER TABLE {table} ADD FULLTEXT KEY ft_body (body)")
+            if not built:
+                self.execute(f"ALTER TABLE {table} ADD FULLTEXT KEY ft_body (body)")
             self.execute(*self.register(index, number))
         self.execute(f"DROP TABLE {old}")
         return high // size if high is not None else 0
@@ -225,6 +228,17 @@ class MySQLSearch(SearchBackend):
                     raise
                 self.add_generations(index, (number, number + 1))  # the next one ahead of need
                 self.execute(sql, params)
+                continue
+            size = self.GENERATIONS[index]
+            if max(key for key, _ in chunk) % size >= size - self.AHEAD:
+                self.prepare(index, number + 1)
+
+    def prepare(self, index, number):
+        """Make generation ``number`` unless it is recorded (the last keys of the one before
+        it ask, so that the first write there finds its table)."""
+        if not self.execute(f"SELECT 1 FROM {self.REGISTRY} WHERE name = %s AND number = %s",
+                            (index, number)).fetchone():
+            self.add_generations(index, (number,))
 
     def delete(self, index, keys):
         if index not in self.GENERATIONS:
