@@ -79,7 +79,7 @@ class SqliteSearch(SearchBackend):
 class MySQLSearch(SearchBackend):
     """InnoDB FULLTEXT. InnoDB reads every row that matches before it sorts or limits
     them (about 6 µs a row), so the newest 500 of a word in 96,000 of 1M messages cost
-    0.7 s from one table. An index named in GENERATIONS is therefore split by key range
+    0.6-1.4 s from one table. An index named in GENERATIONS is therefore split by key range
     into generation tables, ``sb_search_<index>_<n>`` for keys in [n * size,
     (n + 1) * size), recorded in REGISTRY once they exist; a newest-N search reads them
     newest first and stops when it has N keys.
@@ -145,7 +145,7 @@ class MySQLSearch(SearchBackend):
 
     def split(self, index):
         """Move an index kept in one table (before generations) into its generations, each
-        filled before its FULLTEXT index is built (8 s for 1M rows, where inserting into
+        filled before its FULLTEXT index is built (11 s for 1M rows, where inserting into
         indexed tables took 155 s), and drop it. Returns the generation of the highest key
         moved (0 when none)."""
         old, size = self.table(index), self.GENERATIONS[index]
