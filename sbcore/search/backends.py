@@ -13,6 +13,8 @@ NO_SUCH_TABLE = 1146  # MySQL's error number
 
 
 class SearchBackend:
+    newest_listed = False  # whether a match with ``newest`` is a list of keys
+
     def __init__(self, database):
         self.database = database
 
@@ -91,6 +93,7 @@ class MySQLSearch(SearchBackend):
 
     param = "%s"
     key = "id"
+    newest_listed = True
     MIN_TOKEN = 3  # InnoDB's innodb_ft_min_token_size default
     # InnoDB's default stopwords are not indexed when the server keeps them on; a
     # required stopword would match nothing, so the query leaves them out.
@@ -258,11 +261,15 @@ class MySQLSearch(SearchBackend):
         if not terms:
             return None
         query = " ".join(f"+{term}*" for term in terms)
-        if index not in self.GENERATIONS:
-            return self.newest(f"SELECT id FROM {self.table(index)} WHERE {self.MATCH}", newest), [query]
-        if newest is not None:
-            keys = self.newest_keys(index, query, newest)
+        if newest is not None:  # a list: MySQL plans a query over known keys well
+            if index in self.GENERATIONS:
+                keys = self.newest_keys(index, query, newest)
+            else:
+                keys = [row[0] for row in self.execute(self.newest(
+                    f"SELECT id FROM {self.table(index)} WHERE {self.MATCH}", newest), [query])]
             return ", ".join(["%s"] * len(keys)) or "NULL", keys
+        if index not in self.GENERATIONS:
+            return f"SELECT id FROM {self.table(index)} WHERE {self.MATCH}", [query]
         numbers = self.generations(index)
         if not numbers:
             return "NULL", []
