@@ -359,8 +359,12 @@ def search_condition(text_value, newest=None):
             continue
         sql, params = match
         if column is None:
-            parts.append(Conversation.id.in_(
-                Message.select(Message.conversation).where(Message.id.in_(SQL(f"({sql})", params)))))
+            messages = Message.select(Message.conversation).where(Message.id.in_(SQL(f"({sql})", params)))
+            if backend.newest_listed and newest is not None:
+                # MySQL: with every part a list of ids it reads those conversations and sorts
+                # them (3 ms), where a sub-query in the OR makes it walk the inbox (25 ms)
+                messages = sorted({row[0] for row in messages.tuples()})
+            parts.append(Conversation.id.in_(messages))
         else:
             parts.append(column.in_(SQL(f"({sql})", params)))
     stripped = text_value.strip()

@@ -100,6 +100,13 @@ def drop_redundant_indexes(database, migrator):
             database.execute_sql(f"DROP INDEX {name}{on_table}")
 
 
+def split_message_search(database, migrator):
+    """MySQL/MariaDB: the message search index into generation tables by message id, so
+    that a search for a common word reads the newest matches only (sbcore.search.backends).
+    Moves the rows; the other databases keep one table."""
+    search_backend(database).create_index("messages")
+
+
 def create_user_counts(database, migrator):
     from . import user_counts
     user_counts.install(database)
@@ -149,4 +156,6 @@ def sbcore_register_migrations():
         Migration("core", 100, "files kept in the database, shared by hosts", create_file_chunks),
         Migration("core", 110, "no index that a composite one already serves",
                   drop_redundant_indexes),
+        Migration("core", 120, "message search in generations by id (MySQL/MariaDB)",
+                  split_message_search),
     ]

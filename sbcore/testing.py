@@ -240,7 +240,9 @@ def reset_server_database(core):
                     database.execute_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
             _prepared.add(url)
             return
-        tables = [t for t in database.get_tables() if t.startswith("sb_") and t != "sb_migrations"]
+        # kept: the applied migrations and the search's record of its generation tables
+        tables = [t for t in database.get_tables() if t.startswith("sb_")
+                  and t not in ("sb_migrations", "sb_search_generations")]
         if kind == "mysql":
             database.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
             for table in tables:

@@ -44,6 +44,10 @@ def test_conversation_lists_keep_their_query_count(api, visitor, assert_query_co
                                                    fields, expected):
     if function == "get-user-conversations":
         fields = {"user_id": visitor}
+    if function == "search-conversations" and dbmod.kind() == "mysql":
+        # each index's newest matches as a list of ids (the message index: its generations,
+        # their highest key, the one generation holding it), the conversations of the messages
+        expected += 6
     seed(api, visitor, 2)
     with assert_query_count(expected):
         few = api.ok(function, **fields)

@@ -7,7 +7,6 @@ import threading
 from peewee import DateTimeField
 
 from .. import db as dbmod
-from ..search import search_backend
 
 
 def prefetched(pages, depth=2):
@@ -76,27 +75,6 @@ def insert_rows(model, rows, fields=None):
     else:
         from psycopg2.extras import execute_values
         execute_values(cursor, f"INSERT INTO {table} ({columns}) VALUES %s", rows, page_size=1000)
-
-
-def bulk_index(index, rows):
-    """Search rows for new keys, many to a statement."""
-    if not rows:
-        return
-    backend = search_backend()
-    table = backend.table(index)
-    mark = backend.param
-    kind = dbmod.kind(backend.database)
-    upsert = {"mysql": " ON DUPLICATE KEY UPDATE body = VALUES(body)",
-              "postgres": f" ON CONFLICT ({backend.key}) DO UPDATE SET body = EXCLUDED.body"}.get(kind, "")
-    for start in range(0, len(rows), 1000):
-        chunk = rows[start:start + 1000]
-        if kind == "sqlite":  # FTS5 has no upsert
-            backend.delete(index, [key for key, _ in chunk])
-        params = [value for row in chunk for value in row]
-        backend.execute(f"INSERT INTO {table} ({backend.key}, body) VALUES "
-                        + ", ".join([f"({mark}, {mark})"] * len(chunk)) + upsert, params)
-
-
 
 
 def set_last_messages(rows):

@@ -19,7 +19,7 @@ from ..models import (Article, Conversation, ConversationAgent, ImportedId, Impo
 from ..models.conversations import STATUS_CODES, box_of
 from ..models.users import AGENT_TYPES, USER_TYPES
 from ..search import normalise, search_backend
-from .bulk import bulk_index, insert_rows, prefetched, set_last_messages
+from .bulk import insert_rows, prefetched, set_last_messages
 from .convert import Report, as_datetime, as_int, unescape
 from .files import FileCopier
 from .support_board_settings import SettingsSteps
@@ -237,7 +237,7 @@ class Importer(SettingsSteps):
             insert_rows(User, users)
             insert_rows(UserDetail, detail_rows)
             self.record_ids("users", pairs)
-            bulk_index("users", index)
+            search_backend().upsert_many("users", index)
             self.state["last"]["users"] = max(r["id"] for r in rows + bot_rows)
             self.save_state()
         self.write(write)
@@ -381,7 +381,7 @@ class Importer(SettingsSteps):
         def write():
             insert_rows(Conversation, values)
             self.record_ids("conversations", pairs)
-            bulk_index("conversations", index)
+            search_backend().upsert_many("conversations", index)
             self.state["last"]["conversations"] = rows[-1]["id"]
             self.save_state()
         self.write(write)
@@ -440,7 +440,7 @@ class Importer(SettingsSteps):
         def write():
             insert_rows(Message, values, fields)
             self.record_ids("messages", pairs)
-            bulk_index("messages", index)
+            search_backend().upsert_many("messages", index)
             self.state["last"]["messages"] = rows[-1]["id"]
             self.save_state()
         self.write(write)
@@ -520,7 +520,7 @@ class Importer(SettingsSteps):
                     Article.insert_many(fresh).as_rowcount().execute()
                     ids = Article.select(Article.id, Article.title, Article.content).where(
                         Article.article_id.in_([v["article_id"] for v in fresh]))
-                    bulk_index("articles", [(a.id, normalise(a.title, a.content)) for a in ids])
+                    search_backend().upsert_many("articles", [(a.id, normalise(a.title, a.content)) for a in ids])
                 self.state["last"]["articles"] = last
                 self.save_state()
             self.write(write)
