@@ -92,7 +92,9 @@ def test_the_migration_moves_one_table_into_generations(backend, size):
     assert not dbmod.database.table_exists("sb_search_messages")
     assert newest(backend, "needle", 5) == [3 * size + 7, 7]
     assert newest(backend, "thread", 5) == [3 * size + 7, 8]  # rows already there are kept
-    assert {0, 1, 2, 3, 4} <= set(backend.generations("messages"))
+    # the schema's first two, 3 for the rows there and 4 made ahead: none for 2, which
+    # holds no row (sparse ids make no empty tables between them)
+    assert set(backend.generations("messages")) == {0, 1, 3, 4}
 
 
 def test_search_and_delete_through_the_api(api, backend, size, visitor, open_conversation):

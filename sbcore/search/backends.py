@@ -154,8 +154,10 @@ class MySQLSearch(SearchBackend):
         old, size = self.table(index), self.GENERATIONS[index]
         if not self.database.table_exists(old):
             return 0
-        low, high = self.execute(f"SELECT MIN(id), MAX(id) FROM {old}").fetchone()
-        for number in range(low // size, high // size + 1) if high is not None else ():
+        # the generations that hold rows (ids may be sparse: no empty tables between them)
+        numbers = [row[0] for row in self.execute(
+            f"SELECT DISTINCT id DIV {int(size)} FROM {old} ORDER BY 1")]
+        for number in numbers:
             table = self.generation(index, number)
             built = self.database.table_exists(table)  # by a run cut short: its rows stay
             if not built:
@@ -166,7 +168,7 @@ class MySQLSearch(SearchBackend):
                 self.execute(f"ALTER TABLE {table} ADD FULLTEXT KEY ft_body (body)")
             self.execute(*self.register(index, number))
         self.execute(f"DROP TABLE {old}")
-        return high // size if high is not None else 0
+        return numbers[-1] if numbers else 0
 
     def generations(self, index):
         """The generations a search reads, newest first."""
