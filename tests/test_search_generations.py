@@ -54,7 +54,7 @@ def test_a_rare_word_is_found_past_generations_without_it(backend, size):
 
 def test_a_rewritten_row_matches_its_new_words_only(backend, size):
     backend.upsert("messages", size + 3, "needle")
-    backend.upsert("messages", size + 3, "thread")  # InnoDB takes a new document id: a REPLACE
+    backend.upsert("messages", size + 3, "thread")  # the same key, new text
     assert newest(backend, "needle", 5) == []
     assert newest(backend, "thread", 5) == [size + 3]
 
