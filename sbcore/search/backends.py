@@ -88,7 +88,7 @@ class MySQLSearch(SearchBackend):
 
     A generation's table is the plain one's shape (the key as primary key; InnoDB keeps
     the document ids). A table with its own ``FTS_DOC_ID`` column (one lookup a match
-    instead of two) failed about 1 concurrent send-message in 5,000 with "Invalid InnoDB
+    instead of two) failed about 1 concurrent send-message in 4,000 with "Invalid InnoDB
     FTS Doc ID" (error 182): auto-increment ids taken in one order and inserted in
     another."""
 
