@@ -24,6 +24,8 @@ import urllib.parse
 from . import conversations
 from .run import free_port, open_core, sbcore, start_server, stop_server
 
+BOOT_SECONDS = 5
+
 
 def send_all(port, token, writable, clients, count, seed):
     """Latencies (s) of ``count`` calls from each of ``clients`` threads, and the wall time."""
@@ -76,6 +78,7 @@ def main(argv=None):
     finally:
         core.close()
     process, _ = start_server(env, port, 2, os.path.join(tmp, "gunicorn.log"))
+    time.sleep(BOOT_SECONDS)  # the first worker up answered /health; let the other load the app
     try:
         cpu = time.process_time()
         latencies, wall, failures = send_all(port, token, writable, args.clients, args.requests,
