@@ -290,7 +290,11 @@ def raw_dicts(query):
     """Run a peewee query and answer its rows as dicts of the database's own values
     (no model objects, no field converters): the fast path for list answers, whose
     shapes format every value anyway."""
-    cursor = database.execute(query)
+    return cursor_dicts(database.execute(query))
+
+
+def cursor_dicts(cursor):
+    """A cursor's rows as dicts by column name."""
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
@@ -362,9 +366,7 @@ class Prepared:
 
     def dicts(self, *args):
         """The rows as dicts of the database's own values (see ``raw_dicts``)."""
-        cursor = self.execute(*args)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return cursor_dicts(self.execute(*args))
 
     def first(self, model, *args):
         """The first row as a ``model`` instance (its fields converted), or None."""

@@ -145,9 +145,9 @@ SETTING_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,120}$")
 STAMP = "sbcore:settings-stamp"
 
 
-def stamp_select():
-    """The stamp's row (the value, or no row before the first save)."""
-    return SettingRow.select(SettingRow.value).where(SettingRow.name == STAMP)
+def stamp_select(*columns):
+    """The stamp's row (no row before the first save): ``columns``, or its value."""
+    return SettingRow.select(*(columns or (SettingRow.value,))).where(SettingRow.name == STAMP)
 
 
 READ_STAMP = Prepared(lambda: stamp_select().limit(1))

@@ -14,7 +14,7 @@ from ..db import Prepared, utcnow
 from ..errors import ApiError
 from ..models import LoginSession, Setting, User
 from ..registry import AGENT, FunctionSet
-from ..settings import STAMP
+from ..settings import stamp_select
 
 functions = FunctionSet()
 COOKIE_SALT = "sb-login"
@@ -26,7 +26,7 @@ sbcore_register_functions = functions.hook()
 # Every admin's id and token, and (id NULL) the settings stamp: one round trip serves the
 # token check and the call's settings (see SettingsStore.view).
 ADMINS_AND_STAMP = Prepared(lambda: User.select(User.id, User.token).where(User.user_type == "admin")
-                            + Setting.select(SQL("NULL"), Setting.value).where(Setting.name == STAMP))
+                            + stamp_select(SQL("NULL"), Setting.value))
 
 
 def admin_for_token(token):

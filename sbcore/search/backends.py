@@ -108,9 +108,7 @@ class MySQLSearch(SearchBackend):
     def create_index(self, index):
         self.execute("SET SESSION innodb_ft_enable_stopword = 0")
         if index not in self.GENERATIONS:
-            self.execute(f"CREATE TABLE IF NOT EXISTS {self.table(index)} ("
-                         "id BIGINT PRIMARY KEY, body LONGTEXT NOT NULL, FULLTEXT KEY ft_body (body)"
-                         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+            self.execute(self.table_ddl(self.table(index)))
             return
         self.execute(f"CREATE TABLE IF NOT EXISTS {self.REGISTRY} (name VARCHAR(64) NOT NULL, "
                      "number INT NOT NULL, PRIMARY KEY (name, number)) ENGINE=InnoDB")
@@ -122,11 +120,22 @@ class MySQLSearch(SearchBackend):
     def generation(self, index, number):
         return f"{self.table(index)}_{int(number)}"
 
-    def generation_ddl(self, index, number, fulltext=True):
-        return (f"CREATE TABLE IF NOT EXISTS {self.generation(index, number)} ("
-                "id BIGINT PRIMARY KEY, body LONGTEXT NOT NULL"
+    @staticmethod
+    def table_ddl(table, fulltext=True):
+        """An index's table, or a generation's: the same shape."""
+        return (f"CREATE TABLE IF NOT EXISTS {table} (id BIGINT PRIMARY KEY, body LONGTEXT NOT NULL"
                 + (", FULLTEXT KEY ft_body (body)" if fulltext else "")
                 + ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+
+    def generation_ddl(self, index, number, fulltext=True):
+        return self.table_ddl(self.generation(index, number), fulltext)
+
+    def upsert_sql(self, table, rows):
+        """``(sql, params)`` writing (key, body) ``rows`` into ``table``, a key's new body
+        replacing its old one."""
+        marks, params = self.values(rows)
+        return (f"INSERT INTO {table} (id, body) VALUES {marks} "
+                "ON DUPLICATE KEY UPDATE body = VALUES(body)", params)
 
     def register(self, index, number):
         return (f"INSERT IGNORE INTO {self.REGISTRY} (name, number) VALUES (%s, %s)", (index, number))
@@ -219,14 +228,10 @@ class MySQLSearch(SearchBackend):
 
     def write(self, index, rows):
         if index not in self.GENERATIONS:
-            marks, params = self.values(rows)
-            self.execute(f"INSERT INTO {self.table(index)} (id, body) VALUES {marks} "
-                         "ON DUPLICATE KEY UPDATE body = VALUES(body)", params)
+            self.execute(*self.upsert_sql(self.table(index), rows))
             return
         for number, chunk in self.by_generation(index, rows, key=lambda row: row[0]):
-            marks, params = self.values(chunk)
-            sql = (f"INSERT INTO {self.generation(index, number)} (id, body) VALUES {marks} "
-                   "ON DUPLICATE KEY UPDATE body = VALUES(body)")
+            sql, params = self.upsert_sql(self.generation(index, number), chunk)
             try:
                 self.execute(sql, params)
             except peewee.ProgrammingError as error:
