@@ -21,7 +21,8 @@ def test_the_copy_holds_every_function_and_webhook():
 
 def test_no_test_reads_the_reference_beside_the_checkout():
     """make test passes on a clone with nothing beside it."""
-    pattern = re.compile(r"shared[/\\\"', ]+reference|SB_REFERENCE_DIR|\.\./shared")
+    # "..", a slash or backslash, then "shared": a path to the folder beside the checkout
+    pattern = re.compile(r"shared[/\\\"', ]+reference|SB_REFERENCE_DIR|\.\.[/\\]shared")
     offenders = []
     for folder in [os.path.join(ROOT, "tests"), os.path.join(ROOT, "sbcore"),
                    *[os.path.join(ROOT, "plugins", p) for p in os.listdir(os.path.join(ROOT, "plugins"))]]:
