@@ -18,6 +18,12 @@ $(RUN_STAMP): setup.cfg pyproject.toml $(PLUGINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e . $(foreach dir,$(PLUGIN_DIRS),-e ./$(dir))
+	@# mysqlclient (C) reads MariaDB rows at half PyMySQL's cost; it builds against libmariadb-dev
+	@if pkg-config --exists libmariadb 2>/dev/null || pkg-config --exists mysqlclient 2>/dev/null; then \
+	  $(BIN)/python -m pip install -q -e '.[mysqlclient]' || echo "note: mysqlclient did not build; MariaDB runs on PyMySQL"; \
+	else \
+	  echo "note: no libmariadb-dev, so MariaDB runs on PyMySQL (apt-get install libmariadb-dev pkg-config, then make install, for mysqlclient)"; \
+	fi
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP)

@@ -16,6 +16,26 @@ def test_pooled_urls():
         dbmod.pooled_url("nonsense")
 
 
+def test_the_mysql_driver_is_mysqlclient_where_installed_else_pymysql(monkeypatch):
+    import sys
+    import types
+    assert dbmod.mysql_driver("pymysql").__name__ == "pymysql"
+    with pytest.raises(ValueError, match="unknown MySQL driver"):
+        dbmod.mysql_driver("mysql-connector")
+    assert dbmod.open_database("mysql://u@127.0.0.1/db?driver=pymysql").driver.__name__ == "pymysql"
+    try:
+        import MySQLdb  # noqa: F401
+        installed = "MySQLdb"
+    except ImportError:
+        installed = "pymysql"
+    pool = dbmod.open_database("mysql://u@127.0.0.1/db")
+    assert pool.driver.__name__ == installed and "driver" not in pool.connect_params
+    # under gevent (sbcore serve --events) a C driver would block every greenlet
+    monkeypatch.setitem(sys.modules, "gevent.monkey",
+                        types.SimpleNamespace(is_module_patched=lambda name: name == "socket"))
+    assert dbmod.mysql_driver().__name__ == "pymysql"
+
+
 def test_sqlite_runs_in_wal_with_foreign_keys(ctx):
     if dbmod.kind() != "sqlite":
         pytest.skip("SQLite pragmas")

@@ -184,27 +184,44 @@ def test_the_stamp_row_is_no_setting(core, api):
     assert S.STAMP not in api.ok("get-settings")
 
 
-def test_the_mariadb_pool_pings_only_idle_connections_and_rolls_back_only_open_ones(core, monkeypatch):
+@pytest.mark.parametrize("driver", ["pymysql", "mysqlclient"])
+def test_the_mariadb_pool_pings_only_idle_connections_and_rolls_back_only_open_ones(
+        core, monkeypatch, driver):
     if dbmod.kind(core.database) != "mysql":
         pytest.skip("the MariaDB/MySQL pool")
-    import pymysql.connections
-
+    if driver == "mysqlclient":
+        pytest.importorskip("MySQLdb", reason="mysqlclient is not installed (make install "
+                            "builds it where libmariadb-dev is present)")
+    url = core.config.database_url.split("?")[0] + f"?driver={driver}"
+    pool = dbmod.open_database(url)
+    with pool.connection_context():
+        connection_class = type(pool.connection())
     calls = []
     for name in ("ping", "rollback"):
-        original = getattr(pymysql.connections.Connection, name)
-        monkeypatch.setattr(pymysql.connections.Connection, name,
+        original = getattr(connection_class, name)
+        monkeypatch.setattr(connection_class, name,
                             lambda self, *a, _n=name, _o=original, **k: (calls.append(_n), _o(self, *a, **k))[1])
-    for _ in range(3):
-        with dbmod.connection() as database:
-            database.execute_sql("SELECT 1").fetchone()
-    assert calls == []  # a busy connection: no ping at checkout, no rollback at check-in
-    with dbmod.connection() as database:
-        database.execute_sql("BEGIN")  # left open by a careless caller
-    assert calls == ["rollback"]
-    monkeypatch.setattr(dbmod.PooledMariaDB, "PING_AFTER", 0.0)
-    with dbmod.connection() as database:
-        database.execute_sql("SELECT 1").fetchone()
-    assert calls == ["rollback", "ping"]  # idle too long: pinged before use
+    try:
+        for _ in range(3):
+            with pool.connection_context():
+                pool.execute_sql("SELECT 1").fetchone()
+            with pool.connection_context(), pool.atomic():
+                pool.execute_sql("SELECT 1").fetchone()
+        assert calls == []  # a busy connection: no ping at checkout, no rollback at check-in
+        with pool.connection_context():
+            pool.execute_sql("BEGIN")  # left open by a careless caller
+        assert calls == ["rollback"]
+        with pool.connection_context():
+            pool.execute_sql("START TRANSACTION")
+            pool.execute_sql("SELECT 1").fetchone()
+            pool.execute_sql("COMMIT")  # closed by hand: nothing to roll back
+        assert calls == ["rollback"]
+        monkeypatch.setattr(dbmod.PooledMariaDB, "PING_AFTER", 0.0)
+        with pool.connection_context():
+            pool.execute_sql("SELECT 1").fetchone()
+        assert calls == ["rollback", "ping"]  # idle too long: pinged before use
+    finally:
+        pool.close_all()
 
 
 def true_counts():

@@ -115,23 +115,25 @@ def get_user_language(ctx, user_id: int):
 def get_users(ctx, sorting: list | str | None = None, user_types: list | None = None,
               search: Search = "", pagination: int = 0, extra: bool | list = False,
               user_ids: IdList | bool = False):
+    every_id = isinstance(user_ids, bool) or user_ids is None  # true or false: everyone
+    types = U.check_user_types(user_types) if user_types else None
+    for slug in extra if isinstance(extra, list) else ():  # refused even when no row matches
+        U.check_slug(slug)
+    order = sort_order(sorting)
+    if types is None and every_id and not search.strip():
+        rows = U.users_page(order, dbmod.check_page(pagination, U.PAGE_SIZE))  # the plain list
+        return with_extra(rows, extra)
     query = User.select().where(U.not_bot())
-    if user_types:
-        query = query.where(User.user_type.in_(U.check_user_types(user_types)))
-    if not isinstance(user_ids, bool) and user_ids is not None:  # true or false: everyone
+    if types is not None:
+        query = query.where(User.user_type.in_(types))
+    if not every_id:
         query = query.where(User.id.in_(list(user_ids) or [0]))
     if search.strip():
         condition = U.search_filter(search)
         if condition is None:
             return []
         query = query.where(condition)
-    for slug in extra if isinstance(extra, list) else ():  # refused even when no row matches
-        U.check_slug(slug)
-    order = sort_order(sorting)
-    if not user_types and (isinstance(user_ids, bool) or user_ids is None) and not search.strip():
-        rows = U.users_page(order, dbmod.check_page(pagination, U.PAGE_SIZE))  # the plain list
-    else:
-        rows = U.list_users(dbmod.page(query.order_by(*order), pagination, U.PAGE_SIZE))
+    rows = U.list_users(dbmod.page(query.order_by(*order), pagination, U.PAGE_SIZE))
     return with_extra(rows, extra)
 
 
