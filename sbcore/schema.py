@@ -100,6 +100,28 @@ def drop_redundant_indexes(database, migrator):
             database.execute_sql(f"DROP INDEX {name}{on_table}")
 
 
+def cluster_messages(database, migrator):
+    """MySQL/MariaDB: ``sb_messages`` keyed by ``(conversation_id, id)``, so that InnoDB
+    stores a conversation's messages side by side (it keeps rows in their primary key's
+    order) and reading a conversation takes a page or two, not one page a message. At
+    1M messages, which outgrow Debian's 128 MB buffer pool, get-new-messages' query went
+    from 0.34-0.44 ms to 0.26-0.33 ms. ``id`` stays unique (and AUTO_INCREMENT, which
+    needs an index that it leads); the ``(conversation_id, id)`` index is the key now.
+    SQLite and PostgreSQL keep the table as it is (PostgreSQL does not keep rows in an
+    index's order)."""
+    if dbmod.kind(database) != "mysql":
+        return
+    if database.get_primary_keys("sb_messages") == ["conversation_id", "id"]:
+        return
+    names = {index.name for index in database.get_indexes("sb_messages")}
+    changes = ["DROP PRIMARY KEY", "ADD PRIMARY KEY (conversation_id, id)"]
+    if "sb_messages_id" not in names:
+        changes.append("ADD UNIQUE KEY sb_messages_id (id)")
+    if "sb_messages_conversation_id_id" in names:
+        changes.append("DROP KEY sb_messages_conversation_id_id")
+    database.execute_sql(f"ALTER TABLE sb_messages {', '.join(changes)}")
+
+
 def split_message_search(database, migrator):
     """MySQL/MariaDB: the message search index into generation tables by message id, so
     that a search for a common word reads the newest matches only (sbcore.search.backends).
@@ -158,4 +180,6 @@ def sbcore_register_migrations():
                   drop_redundant_indexes),
         Migration("core", 120, "message search in generations by id (MySQL/MariaDB)",
                   split_message_search),
+        Migration("core", 130, "messages stored by conversation (MySQL/MariaDB)",
+                  cluster_messages),
     ]

@@ -291,3 +291,31 @@ def test_no_single_column_index_that_a_composite_one_serves(core):
         drop_redundant_indexes(core.database, None)
         for table, column in REDUNDANT_INDEXES:
             assert f"{table}_{column}" not in {i.name for i in core.database.get_indexes(table)}
+
+
+def test_on_mariadb_a_conversations_messages_are_stored_together(core, api, visitor, open_conversation):
+    if dbmod.kind(core.database) != "mysql":
+        pytest.skip("InnoDB's clustered primary key")
+    from sbcore.schema import cluster_messages
+    with dbmod.connection():
+        assert core.database.get_primary_keys("sb_messages") == ["conversation_id", "id"]
+        indexes = {i.name: i for i in core.database.get_indexes("sb_messages")}
+        assert indexes["sb_messages_id"].unique and indexes["sb_messages_id"].columns == ["id"]
+        assert "sb_messages_conversation_id_id" not in indexes
+    first, second = open_conversation(visitor), open_conversation(visitor)
+    ids = [api.ok("send-message", user_id=visitor, conversation_id=cid, message=f"m{n}")["message-id"]
+           for n, cid in enumerate((first, second, first))]
+    assert ids == sorted(ids) and len(set(ids)) == 3  # AUTO_INCREMENT as before
+    assert [m["id"] for m in api.ok("get-new-messages", conversation_id=first, datetime="0")] == \
+        [str(ids[0]), str(ids[2])]
+    # a database made before migration 130: the migration moves it, once
+    with dbmod.connection():
+        core.database.execute_sql("ALTER TABLE sb_messages DROP PRIMARY KEY, ADD PRIMARY KEY (id), "
+                                  "ADD KEY sb_messages_conversation_id_id (conversation_id, id), "
+                                  "DROP KEY sb_messages_id")
+        assert core.database.get_primary_keys("sb_messages") == ["id"]
+        cluster_messages(core.database, None)
+        cluster_messages(core.database, None)
+        assert core.database.get_primary_keys("sb_messages") == ["conversation_id", "id"]
+        assert "sb_messages_conversation_id_id" not in {i.name for i in core.database.get_indexes("sb_messages")}
+    assert len(api.ok("get-new-messages", conversation_id=first, datetime="0")) == 2
