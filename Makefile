@@ -41,7 +41,7 @@ test: $(STAMP)
 
 # The suite against a server database: make test-db SB_TEST_DATABASE_URL=mysql://root@127.0.0.1:3306/test
 test-db: $(STAMP)
-	SB_TEST_DATABASE_URL=$(SB_TEST_DATABASE_URL) $(BIN)/python -m pytest -q -m 'not slow' $(PYTEST_ARGS)
+	SB_TEST_DATABASE_URL='$(SB_TEST_DATABASE_URL)' $(BIN)/python -m pytest -q -m 'not slow' $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
